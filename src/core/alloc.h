@@ -1,0 +1,23 @@
+/* core/alloc: the one allocator wrapper. Every heap allocation in ATP goes through these so
+ * tests can count live blocks and inject failures. Thread-safe (atomic counters). */
+#ifndef ATP_CORE_ALLOC_H
+#define ATP_CORE_ALLOC_H
+
+#include <stddef.h>
+
+/* Like malloc/calloc/realloc/free/strdup. Return NULL on failure (real or injected).
+ * atp_free(NULL) is a no-op. calloc and reallocarray-style overflow is checked. */
+void *atp_malloc(size_t size);
+void *atp_calloc(size_t count, size_t size);
+void *atp_realloc(void *ptr, size_t size);
+void *atp_reallocarray(void *ptr, size_t count, size_t size);
+char *atp_strdup(const char *s);
+void atp_free(void *ptr);
+
+/* Number of live allocations made through this wrapper (for leak checks in tests). */
+long atp_alloc_live(void);
+
+/* Test hook: the n-th allocation from now (1 = the next one) fails; 0 disables. */
+void atp_alloc_fail_after(long n);
+
+#endif

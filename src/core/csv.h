@@ -1,0 +1,61 @@
+/* core/csv: the one CSV reader every parser in ATP uses (tick files, bar files, instrument
+ * masters, holiday lists). RFC 4180 fields: comma-separated, optional double quotes with ""
+ * escapes, CRLF or LF line ends. Lines are read from a FILE (fmemopen works, which is how fuzz
+ * targets feed bytes). Each line is capped at CSV_LINE_MAX bytes; a longer one is an error, so
+ * hostile input cannot grow memory without bound. */
+#ifndef ATP_CORE_CSV_H
+#define ATP_CORE_CSV_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/err.h"
+
+#define CSV_MAX_FIELDS 64
+#define CSV_LINE_MAX 65536
+
+/* One field of the current row: points into the reader's line buffer, valid until the next read.
+ * Not NUL-terminated in general; len is exact. */
+struct csv_field {
+    const char *ptr;
+    size_t len;
+};
+
+struct csv_reader {
+    FILE *f;
+    const char *name;   /* file name for messages (not owned) */
+    long line;          /* 1-based number of the row just read */
+    char *buf;          /* owned line buffer */
+    size_t cap;
+    int nfields;
+    struct csv_field fields[CSV_MAX_FIELDS];
+};
+
+/* Prepares a reader over f (not owned, not closed by cleanup). name is kept by pointer. */
+void csv_reader_init(struct csv_reader *r, FILE *f, const char *name);
+void csv_reader_cleanup(struct csv_reader *r);
+
+/* Reads the next non-empty row into r->fields. Returns 1 when a row was read, 0 at end of file,
+ * or a negative atp_status with err filled (file, line, reason): line too long, too many fields,
+ * unterminated quote, NUL byte, read error. Lines starting with '#' are skipped as comments. */
+int csv_read_row(struct csv_reader *r, struct atp_err *err);
+
+/* Index of the column whose header (current row) equals name, ASCII case-insensitively and
+ * ignoring surrounding spaces; -1 when absent. */
+int csv_find_column(const struct csv_reader *r, const char *name);
+
+/* 1 when field i of the current row exists and equals s case-insensitively. */
+int csv_field_eq(const struct csv_reader *r, int i, const char *s);
+
+/* Copies field i (trimmed of spaces) into buf as a NUL-terminated string; an absent field gives
+ * "". Returns ATP_OK or ATP_ERANGE when it does not fit. */
+int csv_field_copy(const struct csv_reader *r, int i, char *buf, size_t size);
+
+/* Field i trimmed of surrounding spaces; {NULL-safe "" , 0} when absent. */
+struct csv_field csv_field_get(const struct csv_reader *r, int i);
+
+/* Parses field i as a signed 64-bit decimal integer ("" is ATP_EPARSE). Accepts a ".0" suffix
+ * written by float-printing tools ("15000.0"), nothing else fractional. */
+int csv_field_int(const struct csv_reader *r, int i, long long *out, struct atp_err *err);
+
+#endif

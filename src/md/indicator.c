@@ -1,0 +1,1 @@
+/* md/indicator: see indicator.h */
