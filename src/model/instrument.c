@@ -1004,7 +1004,11 @@ static int kite_row(const struct row_ctx *c, struct load_tx *tx, const int *col,
         return ATP_OK;
     }
 
-    /* A new instrument. */
+    /* A new instrument. Its Kite token must be free (named by Kite's column, not ATP's). */
+    const struct instrument *owner = instreg_find_token(reg, BROKER_KITE, ref.token);
+    if (owner)
+        return bad(c, ATP_EEXIST, "instrument_token", "kite token %s already belongs to %s:%s",
+                   ref.token, exchange_name(owner->exchange), owner->symbol);
     memcpy(in.symbol, ref.symbol, sizeof in.symbol);
     in.broker[BROKER_KITE] = ref;
     if ((rc = get_text(c, col[KC_TYPE], "instrument_type", text, sizeof text)))
