@@ -70,8 +70,28 @@ static void profile_default(const struct instrument *in, struct sim_profile *out
     out->daily_volume = in->type == INST_INDEX ? 0 : SIM_DEFAULT_DAILY_VOLUME;
 }
 
+/* A derivative without its own row follows its underlying's row: a future starts at the
+ * underlying's price with its volatility; an option at its intrinsic value plus 1% of the
+ * underlying's price, with four times the underlying's volatility (at most 300%). Both get the
+ * default daily volume. A crude stand-in: the simulator does not price derivatives off their
+ * underlying's path (docs/feeds.md). */
+static void profile_derive(const struct instrument *in, const struct sim_profile *under,
+                           struct sim_profile *out)
+{
+    out->daily_volume = SIM_DEFAULT_DAILY_VOLUME;
+    if (in->type == INST_FUT) {
+        out->ref_price = under->ref_price;
+        out->annual_vol = under->annual_vol;
+        return;
+    }
+    px_t intrinsic = in->type == INST_CE ? under->ref_price - in->strike
+                                         : in->strike - under->ref_price;
+    out->ref_price = (intrinsic > 0 ? intrinsic : 0) + under->ref_price / 100;
+    out->annual_vol = under->annual_vol * 4 > 3.0 ? 3.0 : under->annual_vol * 4;
+}
+
 /* Reads the profiles file once, validating every row, and fills profs[i] for each instrument
- * listed (the others keep what they had). */
+ * listed, or derived from its listed underlying (the others keep what they had). */
 static int load_profiles(const char *path, const struct instrument *const *ins,
                          struct sim_profile *profs, size_t n, struct atp_err *err)
 {
@@ -80,7 +100,8 @@ static int load_profiles(const char *path, const struct instrument *const *ins,
         return atp_err_set(err, ATP_EIO, path, 0, NULL, "cannot open simulator profiles");
     struct csv_reader r;
     csv_reader_init(&r, f, path);
-    int rc = csv_read_row(&r, err);
+    unsigned char *direct = atp_calloc(n ? n : 1, 1);
+    int rc = direct ? csv_read_row(&r, err) : atp_err_set(err, ATP_ENOMEM, path, 0, NULL, "out of memory");
     if (rc <= 0) {
         if (rc == 0)
             rc = atp_err_set(err, ATP_EPARSE, path, 0, NULL, "empty file: expected a header row");
@@ -124,11 +145,19 @@ static int load_profiles(const char *path, const struct instrument *const *ins,
             goto cleanup;
         }
         pr.daily_volume = dv;
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(ins[i]->symbol, sym) == 0)
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(ins[i]->symbol, sym) == 0) {
                 profs[i] = pr;
+                direct[i] = 1;
+            } else if (!direct[i] && ins[i]->underlying[0] && strcmp(ins[i]->underlying, sym) == 0 &&
+                       (ins[i]->type == INST_FUT || ins[i]->type == INST_CE ||
+                        ins[i]->type == INST_PE)) {
+                profile_derive(ins[i], &pr, &profs[i]);
+            }
+        }
     }
 cleanup:
+    atp_free(direct);
     csv_reader_cleanup(&r);
     fclose(f);
     return rc < 0 ? rc : ATP_OK;

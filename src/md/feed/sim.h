@@ -57,8 +57,9 @@ struct sim_profile {
     int64_t daily_volume; /* mean shares per day; 0 = no volume (indices) */
 };
 
-/* The profile the simulator uses for a symbol: from the file if listed, else the defaults above
- * (daily volume 0 for an index). Reads path each call (not for hot paths). ATP_OK, or the file's
+/* The profile the simulator uses for an instrument: its row in the file; else, for a future or
+ * an option whose underlying has a row, one derived from it (docs/feeds.md); else the defaults
+ * above (daily volume 0 for an index). Reads path each call (not for hot paths). ATP_OK, or the file's
  * errors (ATP_EIO, ATP_EPARSE/ATP_EINVAL naming file, line and field). path may be NULL. */
 int sim_profile_lookup(const char *path, const struct instrument *in, struct sim_profile *out,
                        struct atp_err *err);
