@@ -50,9 +50,10 @@ void player_pause(struct player *p, ts_ns wall_now);
 void player_resume(struct player *p, ts_ns wall_now);
 int player_is_paused(const struct player *p);
 
-/* Moves market time to market_ts: the next item released is the first with feed time >=
- * market_ts (released at once), later ones paced from there. Seeking back rewinds the feed and
- * skips forward. Keeps the paused state. Returns ATP_OK or the feed's error. */
+/* Moves market time to market_ts from wall_now on: items before market_ts are skipped, the next
+ * one released is the first with feed time >= market_ts, when the paced clock reaches it (at once
+ * if it is exactly at market_ts). Seeking back rewinds the feed and skips forward. Keeps the
+ * paused state. Returns ATP_OK or the feed's error. */
 int player_seek(struct player *p, ts_ns market_ts, ts_ns wall_now, struct atp_err *err);
 
 /* Skips any stretch without items longer than max_gap_ns of market time (0 = never skip, the
