@@ -1,14 +1,196 @@
 #include "app/cli.h"
 
-#include <stdio.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+static const struct cli_command commands[] = {
+    {"demo", "live market demo: synthetic NSE ticks -> candles -> indicators (Ctrl-C to stop)",
+     "usage: atp demo [--symbols S1,S2,...] [--speed X] [--seed N] [--from YYYY-MM-DD] [--tf 1m]\n"
+     "  Streams the market simulator through the candle engine and redraws a table of last price,\n"
+     "  change, forming candle and indicators every second until Ctrl-C.\n"
+     "  --symbols   instruments to simulate (default: 10 NIFTY 50 stocks and NIFTY)\n"
+     "  --speed     market seconds per wall second, 0.5..100 (default 60)\n"
+     "  --seed      random seed (default 42)\n"
+     "  --from      first simulated trading day (default: the next trading day)\n"
+     "  --tf        timeframe of the table's candle and indicators (default 1m)\n",
+     cmd_demo},
+    {"candles", "build candles from a tick CSV",
+     "usage: atp candles --data FILE --tf TF [--symbol S] [--format csv|json]\n"
+     "  Prints the complete bars of a tick file (columns timestamp,symbol,ltp[,qty,volume,bid,ask,oi])\n"
+     "  as CSV `time,symbol,open,high,low,close,volume` (time ISO 8601 in IST) or a JSON array.\n"
+     "  TF: 1m 3m 5m 15m 30m 1h 1d. At the end of the file every forming bar is completed.\n"
+     "  --symbol    only this symbol's bars\n",
+     cmd_candles},
+    {"indicator", "compute an indicator over a bar CSV",
+     "usage: atp indicator --data FILE --name NAME [--param k=v ...] [--tf TF] [--symbol S]\n"
+     "                     [--format csv|json]\n"
+     "  Reads a bar file (columns date|datetime|timestamp,open,high,low,close,volume[,symbol]) and\n"
+     "  prints one row per bar: time, then the indicator's outputs (empty until warmed up).\n"
+     "  --tf        aggregate the file's bars to this coarser timeframe first (default: as given)\n"
+     "  --symbol    symbol of the rows (files without a symbol column), or the one to select\n"
+     "  `atp indicators` lists names, outputs and parameters.\n",
+     cmd_indicator},
+    {"indicators", "list the indicator catalog (names, outputs, parameters)",
+     "usage: atp indicators [--format text|json]\n", cmd_indicators},
+    {"simulate", "generate synthetic NSE ticks to a CSV file",
+     "usage: atp simulate --symbols S1,S2 [--seed N] [--from YYYY-MM-DD] [--days N] [--out FILE]\n"
+     "  Writes ticks (timestamp,symbol,ltp,qty,volume,bid,ask) of N trading days from the date\n"
+     "  (default: the next trading day, 1 day) to FILE (default: standard output).\n",
+     cmd_simulate},
+    {"calendar", "NSE trading calendar: is the market open, next open, trading days",
+     "usage: atp calendar [--at TIMESTAMP] [--days N]\n"
+     "  Shows the market phase at TIMESTAMP (default: now), the next open, and the next N trading\n"
+     "  days (default 5).\n",
+     cmd_calendar},
+    {"instruments", "look up instruments by symbol or broker token",
+     "usage: atp instruments [--search TEXT] [--broker B --token T] [--kite-instruments FILE]\n"
+     "                       [--format text|json]\n",
+     cmd_instruments},
+    {"bench", "benchmarks (md: candle + indicator engine throughput and latency)",
+     "usage: atp bench md [--instruments N] [--ticks N] [--seed N]\n"
+     "  Prints JSON: ticks/s through 7 timeframes x 5 indicators and p50/p99 per-tick latency.\n",
+     cmd_bench},
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_help(FILE *out)
+{
+    fprintf(out,
+            "atp %s: algorithmic trading platform for Indian markets (NSE/BSE cash and F&O)\n\n"
+            "usage: atp <command> [options]   (atp <command> --help for its options)\n\n"
+            "commands:\n",
+            ATP_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n  --help       this text\n  --version    print the version\n");
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
 
 int cli_main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+    if (argc < 2) {
+        print_help(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
         printf("atp %s\n", ATP_VERSION);
         return CLI_EXIT_OK;
     }
-    fprintf(stderr, "usage: atp <command>\n");
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        print_help(stdout);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        if (cli_wants_help(argc - 1, argv + 1)) {
+            fputs(commands[i].usage, stdout);
+            return CLI_EXIT_OK;
+        }
+        return commands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "atp: unknown command '%s' (atp --help lists them)\n", argv[1]);
     return CLI_EXIT_USAGE;
+}
+
+int cli_fail_err(const char *cmd, const struct atp_err *err)
+{
+    char buf[600];
+    fprintf(stderr, "atp %s: %s\n", cmd, atp_err_format(err, buf, sizeof buf));
+    return CLI_EXIT_USAGE;
+}
+
+int cli_fail(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "atp %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_EXIT_USAGE;
+}
+
+const char *cli_data_path(const char *name)
+{
+    static char slots[4][PATH_MAX + 64];
+    static int next;
+    char *buf = slots[next++ % 4];
+    const char *env = getenv("ATP_DATA_DIR");
+    if (env && *env) {
+        snprintf(buf, sizeof slots[0], "%s/%s", env, name);
+        return buf;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(buf, sizeof slots[0], "%s/../data/%s", exe, name);
+            if (access(buf, R_OK) == 0)
+                return buf;
+        }
+    }
+    snprintf(buf, sizeof slots[0], "data/%s", name);
+    return buf;
+}
+
+int cli_refdata_load(const char *cmd, struct cli_refdata *rd, const char *kite_csv)
+{
+    struct atp_err err;
+    atp_err_clear(&err);
+    rd->cal = cal_new();
+    rd->reg = instreg_new();
+    if (!rd->cal || !rd->reg) {
+        cli_refdata_free(rd);
+        fprintf(stderr, "atp %s: out of memory\n", cmd);
+        return CLI_EXIT_FAIL;
+    }
+    int rc = cal_load(rd->cal, cli_data_path("nse_holidays.csv"), &err);
+    if (rc == ATP_OK)
+        rc = instreg_load_csv(rd->reg, cli_data_path("instruments.csv"), &err);
+    if (rc == ATP_OK && kite_csv)
+        rc = instreg_load_kite_csv(rd->reg, kite_csv, &err);
+    if (rc != ATP_OK) {
+        cli_refdata_free(rd);
+        return cli_fail_err(cmd, &err);
+    }
+    return CLI_EXIT_OK;
+}
+
+void cli_refdata_free(struct cli_refdata *rd)
+{
+    cal_free(rd->cal);
+    instreg_free(rd->reg);
+    rd->cal = NULL;
+    rd->reg = NULL;
+}
+
+int cli_parse_kv(const char *text, char *name, size_t name_size, double *value)
+{
+    const char *eq = strchr(text, '=');
+    if (!eq || eq == text || (size_t)(eq - text) >= name_size || !eq[1])
+        return ATP_EINVAL;
+    memcpy(name, text, (size_t)(eq - text));
+    name[eq - text] = '\0';
+    char *end;
+    errno = 0;
+    *value = strtod(eq + 1, &end);
+    if (errno || *end != '\0' || end == eq + 1)
+        return ATP_EINVAL;
+    return ATP_OK;
 }

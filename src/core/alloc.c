@@ -31,6 +31,10 @@ void *atp_malloc(size_t size)
 
 void *atp_calloc(size_t count, size_t size)
 {
+    /* Checked here, as the header promises: libc's calloc does too, but a sanitizer's calloc
+     * aborts the process on it instead of returning NULL. */
+    if (size && count > SIZE_MAX / size)
+        return NULL;
     if (injected_failure())
         return NULL;
     void *p = calloc(count ? count : 1, size ? size : 1);

@@ -17,7 +17,8 @@ void atp_free(void *ptr);
 /* Number of live allocations made through this wrapper (for leak checks in tests). */
 long atp_alloc_live(void);
 
-/* Test hook: the n-th allocation from now (1 = the next one) fails; 0 disables. */
+/* Test hook: the n-th allocation from now (1 = the next one) fails, once; 0 disables. Every
+ * malloc/calloc/realloc/reallocarray/strdup call counts, except calls refused for size overflow. */
 void atp_alloc_fail_after(long n);
 
 #endif

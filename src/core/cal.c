@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/csv.h"
 
 #define CAL_SEARCH_DAYS 3660
 
@@ -61,43 +62,43 @@ int cal_add_holiday(struct cal *cal, int64_t ist_day)
     return ATP_OK;
 }
 
+/* Reads through core/csv like every other parser, so a byte-order mark, quoted or padded fields,
+ * blank lines and long descriptions are handled the same way everywhere. */
 int cal_load(struct cal *cal, const char *path, struct atp_err *err)
 {
     FILE *f = fopen(path, "r");
     if (!f)
         return atp_err_set(err, ATP_EIO, path, 0, NULL, "cannot open holiday file");
-    char line[512];
-    long lineno = 0;
-    int rc = ATP_OK, header_seen = 0;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        size_t n = strcspn(line, ",\r\n");
-        if (line[0] == '#' || n == 0)
+    struct csv_reader r;
+    csv_reader_init(&r, f, path);
+    int rc, first = 1;
+    while ((rc = csv_read_row(&r, err)) == 1) {
+        if (first && csv_field_eq(&r, 0, "date")) { /* the header is optional */
+            first = 0;
             continue;
-        if (!header_seen) {
-            header_seen = 1;
-            if (strncmp(line, "date", 4) == 0)
-                continue;
         }
+        first = 0;
+        struct csv_field d = csv_field_get(&r, 0);
         ts_ns t;
         int date_only = 0;
-        rc = ts_parse(line, n, &t, &date_only, err);
+        rc = ts_parse(d.ptr, d.len, &t, &date_only, err);
         if (rc == ATP_OK && !date_only)
             rc = atp_err_set(err, ATP_EPARSE, NULL, 0, NULL, "holiday must be a date, not a time");
         if (rc != ATP_OK) {
-            atp_err_locate(err, path, lineno);
+            atp_err_locate(err, path, r.line);
             if (err)
                 snprintf(err->field, sizeof err->field, "date");
             break;
         }
         rc = cal_add_holiday(cal, ts_ist_day(t));
         if (rc != ATP_OK) {
-            atp_err_set(err, rc, path, lineno, NULL, "out of memory");
+            atp_err_set(err, rc, path, r.line, NULL, "out of memory");
             break;
         }
     }
+    csv_reader_cleanup(&r);
     fclose(f);
-    return rc;
+    return rc < 0 ? rc : ATP_OK;
 }
 
 int cal_holiday_count(const struct cal *cal)

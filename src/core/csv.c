@@ -22,20 +22,17 @@ void csv_reader_cleanup(struct csv_reader *r)
 }
 
 /* Reads one physical line (without its terminator) into r->buf. Returns length, -1 at EOF,
- * -2 when too long (the rest of that line is consumed), -3 on a NUL byte. */
+ * -2 when too long, -3 on a NUL byte, -4 when out of memory. On every error the rest of the line
+ * is consumed, so the next call starts on the next line. */
 static long read_line(struct csv_reader *r)
 {
     size_t n = 0;
-    int c, too_long = 0, nul = 0;
-    if (!r->buf) {
-        r->cap = 256;
-        r->buf = atp_malloc(r->cap);
-        if (!r->buf)
-            return -4;
-    }
+    int c, too_long = 0, nul = 0, oom = 0;
     while ((c = fgetc(r->f)) != EOF && c != '\n') {
         if (c == '\0')
             nul = 1;
+        if (too_long || oom)
+            continue;
         if (n + 1 >= CSV_LINE_MAX) {
             too_long = 1;
             continue;
@@ -43,18 +40,22 @@ static long read_line(struct csv_reader *r)
         if (n + 1 >= r->cap) {
             size_t cap = r->cap * 2;
             char *b = atp_realloc(r->buf, cap);
-            if (!b)
-                return -4;
+            if (!b) {
+                oom = 1;
+                continue;
+            }
             r->buf = b;
             r->cap = cap;
         }
         r->buf[n++] = (char)c;
     }
-    if (c == EOF && n == 0 && !too_long)
+    if (c == EOF && n == 0 && !too_long && !oom)
         return -1;
     if (n > 0 && r->buf[n - 1] == '\r')
         n--;
     r->buf[n] = '\0';
+    if (oom)
+        return -4;
     if (too_long)
         return -2;
     if (nul)
@@ -118,7 +119,15 @@ int csv_read_row(struct csv_reader *r, struct atp_err *err)
     for (;;) {
         if (ferror(r->f))
             return atp_err_set(err, ATP_EIO, r->name, r->line, NULL, "read error");
+        if (!r->buf) { /* before reading, so a retry after ENOMEM starts on the same line */
+            r->buf = atp_malloc(256);
+            if (!r->buf)
+                return atp_err_set(err, ATP_ENOMEM, r->name, r->line + 1, NULL, "out of memory");
+            r->cap = 256;
+        }
         long n = read_line(r);
+        if (ferror(r->f)) /* fgetc's EOF also means a failed read: never report that as the end */
+            return atp_err_set(err, ATP_EIO, r->name, r->line + 1, NULL, "read error");
         if (n == -1)
             return 0;
         r->line++;
@@ -130,16 +139,17 @@ int csv_read_row(struct csv_reader *r, struct atp_err *err)
         if (n == -3)
             return atp_err_set(err, ATP_EPARSE, r->name, r->line, NULL, "NUL byte in line");
         size_t len = (size_t)n;
+        /* UTF-8 byte-order mark, before the blank/comment test so "BOM# ..." is a comment. */
+        if (r->line == 1 && len >= 3 && (unsigned char)r->buf[0] == 0xEF &&
+            (unsigned char)r->buf[1] == 0xBB && (unsigned char)r->buf[2] == 0xBF) {
+            memmove(r->buf, r->buf + 3, len - 3 + 1);
+            len -= 3;
+        }
         size_t i = 0;
         while (i < len && (r->buf[i] == ' ' || r->buf[i] == '\t'))
             i++;
         if (i == len || r->buf[i] == '#')
             continue;
-        if (r->line == 1 && len >= 3 && (unsigned char)r->buf[0] == 0xEF &&
-            (unsigned char)r->buf[1] == 0xBB && (unsigned char)r->buf[2] == 0xBF) {
-            memmove(r->buf, r->buf + 3, len - 3 + 1); /* UTF-8 byte-order mark */
-            len -= 3;
-        }
         int rc = split(r, len, err);
         return rc == ATP_OK ? 1 : rc;
     }
@@ -192,15 +202,19 @@ int csv_field_int(const struct csv_reader *r, int i, long long *out, struct atp_
 {
     struct csv_field f = csv_field_get(r, i);
     size_t k = 0;
-    int neg = 0;
+    int neg = 0, overflow = 0;
     unsigned long long v = 0;
     if (k < f.len && (f.ptr[k] == '-' || f.ptr[k] == '+'))
         neg = f.ptr[k++] == '-';
+    /* Magnitude limit: INT64_MAX, or 2^63 for INT64_MIN. */
+    const unsigned long long limit = (unsigned long long)INT64_MAX + (unsigned long long)neg;
     size_t start = k;
     for (; k < f.len && isdigit((unsigned char)f.ptr[k]); k++) {
-        if (v > (unsigned long long)INT64_MAX / 10)
-            return atp_err_set(err, ATP_EOVERFLOW, r->name, r->line, NULL, "integer too large");
-        v = v * 10 + (unsigned long long)(f.ptr[k] - '0');
+        unsigned d = (unsigned)(f.ptr[k] - '0');
+        if (overflow || v > (limit - d) / 10)
+            overflow = 1;
+        else
+            v = v * 10 + d;
     }
     int digits = k > start;
     if (k < f.len && f.ptr[k] == '.') { /* "15000.0": only zeros may follow */
@@ -208,9 +222,13 @@ int csv_field_int(const struct csv_reader *r, int i, long long *out, struct atp_
         while (k < f.len && f.ptr[k] == '0')
             k++;
     }
-    if (!digits || k != f.len || v > (unsigned long long)INT64_MAX)
+    if (!digits || k != f.len)
         return atp_err_set(err, ATP_EPARSE, r->name, r->line, NULL, "'%.*s' is not an integer",
                            (int)(f.len > 40 ? 40 : f.len), f.ptr);
-    *out = neg ? -(long long)v : (long long)v;
+    if (overflow)
+        return atp_err_set(err, ATP_EOVERFLOW, r->name, r->line, NULL,
+                           "integer '%.*s' does not fit in 64 bits", (int)(f.len > 40 ? 40 : f.len),
+                           f.ptr);
+    *out = neg ? (v ? -(long long)(v - 1) - 1 : 0) : (long long)v; /* no overflow at 2^63 */
     return ATP_OK;
 }

@@ -43,7 +43,9 @@ int atp_err_set(struct atp_err *err, int code, const char *file, long line, cons
  * know it, leaving code, field and msg alone. Returns err->code. */
 int atp_err_locate(struct atp_err *err, const char *file, long line);
 
-/* Formats err as one line: "FILE:LINE: field 'F': MSG" (parts absent when empty) into buf. */
+/* Formats err as one line into buf: "FILE:LINE: field 'F': MSG". Absent parts are left out
+ * ("FILE: MSG" without a line, "line 3: MSG" without a file); an empty MSG prints the status
+ * name. Truncated to fit size (always NUL-terminated when size > 0). Returns buf. */
 const char *atp_err_format(const struct atp_err *err, char *buf, unsigned long size);
 
 /* Short constant name of a status code, e.g. "EPARSE". */

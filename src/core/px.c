@@ -135,8 +135,12 @@ px_t px_round_to(px_t value, px_t step)
     px_t q = value / step, r = value % step;
     if (r < 0)
         r = -r;
-    if (2 * r >= step)
-        q += value < 0 ? -1 : 1;
+    /* r >= step - r is 2r >= step without overflowing 2r. q * step is between 0 and value, so it
+     * always fits; the multiple away from zero may not, and then the one toward zero is kept. */
+    px_t away;
+    if (r >= step - r && !__builtin_mul_overflow(value < 0 ? q - 1 : q + 1, step, &away) &&
+        away != INT64_MIN)
+        return away;
     return q * step;
 }
 

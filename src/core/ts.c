@@ -48,9 +48,27 @@ static int64_t floor_div(int64_t a, int64_t b)
     return q;
 }
 
+/* Splits t into an IST day number and the ns since IST midnight, without computing
+ * t + TS_IST_OFFSET_NS (which overflows for t near INT64_MAX, a common "never" sentinel). */
+static int64_t ist_split(ts_ns t, int64_t *ns_of_day)
+{
+    int64_t days = floor_div(t, TS_NS_PER_DAY);
+    int64_t rem = t % TS_NS_PER_DAY;
+    if (rem < 0)
+        rem += TS_NS_PER_DAY;
+    rem += TS_IST_OFFSET_NS;
+    if (rem >= TS_NS_PER_DAY) {
+        days++;
+        rem -= TS_NS_PER_DAY;
+    }
+    *ns_of_day = rem;
+    return days;
+}
+
 int64_t ts_ist_day(ts_ns t)
 {
-    return floor_div(t + TS_IST_OFFSET_NS, TS_NS_PER_DAY);
+    int64_t rem;
+    return ist_split(t, &rem);
 }
 
 ts_ns ts_ist_midnight(int64_t ist_day)
@@ -67,9 +85,8 @@ int ts_weekday(int64_t ist_day)
 
 void ts_to_ist(ts_ns t, struct ts_civil *out)
 {
-    int64_t local = t + TS_IST_OFFSET_NS;
-    int64_t days = floor_div(local, TS_NS_PER_DAY);
-    int64_t rem = local - days * TS_NS_PER_DAY;
+    int64_t rem;
+    int64_t days = ist_split(t, &rem);
     ts_civil_from_days(days, &out->year, &out->month, &out->day);
     out->hour = (int)(rem / TS_NS_PER_HOUR);
     rem %= TS_NS_PER_HOUR;
@@ -109,6 +126,7 @@ int ts_parse(const char *text, size_t len, ts_ns *out, int *date_only, struct at
         p++;
     while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
         end--;
+    const char *start = p; /* the trimmed text, for messages */
     int shown = (int)(end - p > 40 ? 40 : end - p);
     if (p == end)
         return BAD("empty timestamp");
@@ -119,11 +137,11 @@ int ts_parse(const char *text, size_t len, ts_ns *out, int *date_only, struct at
     for (const char *r = q; r < end; r++)
         all_digits &= *r >= '0' && *r <= '9';
     if (all_digits && end - q >= 9) {
-        if (end - q > 15)
-            return BAD("epoch milliseconds '%.*s' out of range", shown, p);
         int64_t ms = 0;
-        for (const char *r = q; r < end; r++)
+        for (const char *r = q; r < end && ms <= INT64_MAX / TS_NS_PER_MS; r++)
             ms = ms * 10 + (*r - '0');
+        if (ms > INT64_MAX / TS_NS_PER_MS) /* symmetric: -ms fits as well */
+            return BAD("epoch milliseconds '%.*s' out of range", shown, start);
         *out = (*p == '-' ? -ms : ms) * TS_NS_PER_MS;
         if (date_only)
             *date_only = 0;
@@ -136,19 +154,19 @@ int ts_parse(const char *text, size_t len, ts_ns *out, int *date_only, struct at
     if (!digits(&p, end, 4, &year) || p >= end || *p++ != '-' || !digits(&p, end, 2, &month) ||
         p >= end || *p++ != '-' || !digits(&p, end, 2, &day))
         return BAD("timestamp '%.*s' is not ISO 8601 (YYYY-MM-DD[Thh:mm:ss][+05:30]) or epoch ms",
-                   shown, text);
+                   shown, start);
     if (!ts_valid_date(year, month, day))
-        return BAD("'%.*s' is not a real date", shown, text);
+        return BAD("'%.*s' is not a real date", shown, start);
     int has_time = 0;
     if (p < end && (*p == 'T' || *p == ' ')) {
         p++;
         has_time = 1;
         if (!digits(&p, end, 2, &hour) || p >= end || *p++ != ':' || !digits(&p, end, 2, &minute))
-            return BAD("timestamp '%.*s' has a malformed time (hh:mm[:ss])", shown, text);
+            return BAD("timestamp '%.*s' has a malformed time (hh:mm[:ss])", shown, start);
         if (p < end && *p == ':') {
             p++;
             if (!digits(&p, end, 2, &second))
-                return BAD("timestamp '%.*s' has malformed seconds", shown, text);
+                return BAD("timestamp '%.*s' has malformed seconds", shown, start);
             if (p < end && (*p == '.' || *p == ',')) {
                 p++;
                 int n = 0;
@@ -159,13 +177,13 @@ int ts_parse(const char *text, size_t len, ts_ns *out, int *date_only, struct at
                     p++;
                 }
                 if (n == 0)
-                    return BAD("timestamp '%.*s' has an empty fraction", shown, text);
+                    return BAD("timestamp '%.*s' has an empty fraction", shown, start);
                 for (; n < 9; n++)
                     nsec *= 10;
             }
         }
         if (hour > 23 || minute > 59 || second > 59)
-            return BAD("timestamp '%.*s' has an out-of-range time", shown, text);
+            return BAD("timestamp '%.*s' has an out-of-range time", shown, start);
         if (p < end) {
             if (*p == 'Z') {
                 offset_ns = 0;
@@ -173,19 +191,29 @@ int ts_parse(const char *text, size_t len, ts_ns *out, int *date_only, struct at
             } else if (*p == '+' || *p == '-') {
                 int sign = *p++ == '-' ? -1 : 1, oh, om;
                 if (!digits(&p, end, 2, &oh))
-                    return BAD("timestamp '%.*s' has a malformed offset", shown, text);
+                    return BAD("timestamp '%.*s' has a malformed offset", shown, start);
                 if (p < end && *p == ':')
                     p++;
                 if (!digits(&p, end, 2, &om) || oh > 14 || om > 59)
-                    return BAD("timestamp '%.*s' has a malformed offset", shown, text);
+                    return BAD("timestamp '%.*s' has a malformed offset", shown, start);
                 offset_ns = sign * (oh * TS_NS_PER_HOUR + om * TS_NS_PER_MIN);
             }
         }
     }
     if (p != end)
-        return BAD("timestamp '%.*s' has trailing characters", shown, text);
-    *out = ts_days_from_civil(year, month, day) * TS_NS_PER_DAY + hour * TS_NS_PER_HOUR +
-           minute * TS_NS_PER_MIN + second * TS_NS_PER_SEC + nsec - offset_ns;
+        return BAD("timestamp '%.*s' has trailing characters", shown, start);
+    /* Whole seconds cannot overflow (|year| <= 9999); the ns value may, outside 1677..2262. A
+     * negative second count borrows one second so that secs * 1e9 stays inside the result. */
+    int64_t secs = ts_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
+                   second - offset_ns / TS_NS_PER_SEC;
+    if (secs < 0 && nsec > 0) {
+        secs++;
+        nsec -= TS_NS_PER_SEC;
+    }
+    ts_ns t;
+    if (__builtin_mul_overflow(secs, TS_NS_PER_SEC, &t) || __builtin_add_overflow(t, nsec, &t))
+        return BAD("timestamp '%.*s' is outside 1677-09-21..2262-04-11", shown, start);
+    *out = t;
     if (date_only)
         *date_only = !has_time;
     return ATP_OK;

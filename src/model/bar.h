@@ -35,7 +35,8 @@ struct bar {
 /* "1m", "3m", "5m", "15m", "30m", "1h", "1d". */
 const char *tf_name(enum tf tf);
 
-/* Parses a timeframe name (also accepts "60m", "1day", "day"); ATP_EINVAL when unknown. */
+/* Parses a timeframe name, ASCII case-insensitively: the tf_name forms plus the aliases "60m",
+ * "1day", "day" and "d". ATP_EINVAL (and *out untouched) when unknown; no spaces allowed. */
 int tf_parse(const char *name, enum tf *out);
 
 /* Nominal period length; the daily bar's is the session length (375 minutes). */
