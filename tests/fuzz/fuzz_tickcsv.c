@@ -1,6 +1,6 @@
 /* libFuzzer target for md/feed/tickcsv: any bytes as a tick CSV. Every tick read must satisfy
  * the reader's contract (positive ltp, non-negative optional fields), and must survive a round
- * trip through the writer unchanged (when its time is printable to the millisecond). */
+ * trip through the writer unchanged (when its time is a whole millisecond). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +30,7 @@ static struct instreg *registry(void)
 
 static void check_round_trip(const struct tick *t)
 {
-    const ts_ns year_9999 = 253402300799LL * TS_NS_PER_SEC;
-    if (t->ts < 0 || t->ts >= year_9999 || t->ts % TS_NS_PER_MS != 0)
+    if (t->ts % TS_NS_PER_MS != 0) /* the writer prints milliseconds */
         return;
     char *buf = NULL;
     size_t len = 0;

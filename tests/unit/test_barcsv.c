@@ -331,3 +331,79 @@ Test(barcsv, allocation_failures_are_clean)
         cr_assert_eq(bf.n, 0);
     }
 }
+
+static int load_noreg(const char *text, const char *symbol, struct barcsv_file *out,
+                      struct atp_err *err)
+{
+    FILE *f = tu_mem_file(text);
+    cr_assert_not_null(f);
+    int rc = barcsv_load(out, f, "bars.csv", NULL, symbol, err);
+    fclose(f);
+    return rc;
+}
+
+Test(barcsv, without_a_registry_any_symbols_load)
+{
+    struct barcsv_file bf;
+    struct atp_err err;
+    /* symbols unknown to any registry, order checked per symbol string */
+    int rc = load_noreg("symbol,datetime,open,high,low,close\n"
+                        "MSFT,2026-01-05T20:00:00Z,1,1,1,1\nGOOG,2026-01-05T20:00:00Z,1,1,1,1\n"
+                        "MSFT,2026-01-05T20:01:00Z,1,1,1,1\n",
+                        NULL, &bf, &err);
+    cr_assert_eq(rc, ATP_OK, "%s", err.msg);
+    cr_assert(bf.has_symbol_column);
+    cr_assert_eq(bf.n, 3);
+    cr_assert_str_eq(bf.rows[1].symbol, "GOOG");
+    cr_assert_eq(bf.rows[1].instrument_id, BARCSV_NO_INSTRUMENT);
+    cr_assert_eq(bf.min_gap_ns, TS_NS_PER_MIN);
+    barcsv_file_cleanup(&bf);
+
+    /* no symbol column and none given: fine without a registry */
+    cr_assert_eq(load_noreg(YH YROW, NULL, &bf, &err), ATP_OK, "%s", err.msg);
+    cr_assert_not(bf.has_symbol_column);
+    cr_assert_str_eq(bf.rows[0].symbol, "");
+    barcsv_file_cleanup(&bf);
+    cr_assert_eq(load_noreg(YH YROW, "SPY", &bf, &err), ATP_OK);
+    cr_assert_str_eq(bf.rows[0].symbol, "SPY");
+    barcsv_file_cleanup(&bf);
+
+    /* the given symbol is copied into rows with a registry too */
+    cr_assert_eq(load(YH YROW, "INFY", &bf, &err), ATP_OK);
+    cr_assert_str_eq(bf.rows[0].symbol, "INFY");
+    cr_assert_eq(bf.rows[0].instrument_id, id_infy);
+    barcsv_file_cleanup(&bf);
+
+    rc = load_noreg("symbol,datetime,open,high,low,close\n"
+                    "MSFT,2026-01-05T20:01:00Z,1,1,1,1\nGOOG,2026-01-05T20:00:00Z,1,1,1,1\n"
+                    "MSFT,2026-01-05T20:00:00Z,1,1,1,1\n",
+                    NULL, &bf, &err);
+    cr_assert_eq(rc, ATP_EINVAL);
+    cr_assert_eq(err.line, 4);
+    rc = load_noreg("symbol,date,open,high,low,close\n"
+                    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA,2026-01-05,1,1,1,1\n",
+                    NULL, &bf, &err);
+    cr_assert_eq(rc, ATP_EPARSE);
+    cr_assert_str_eq(err.field, "symbol");
+}
+
+Test(barcsv, many_symbols_order_checked_each)
+{
+    /* 3000 symbols, two bars each: the per-symbol table grows and keeps every symbol apart */
+    size_t cap = 3000 * 2 * 48 + 64, n = 0;
+    char *text = malloc(cap);
+    n += (size_t)snprintf(text + n, cap - n, "symbol,date,open,high,low,close\n");
+    for (int day = 5; day <= 6; day++)
+        for (int i = 0; i < 3000; i++)
+            n += (size_t)snprintf(text + n, cap - n, "S%d,2026-01-0%d,1,1,1,1\n", i, day);
+    struct barcsv_file bf;
+    struct atp_err err;
+    cr_assert_eq(load_noreg(text, NULL, &bf, &err), ATP_OK, "%s", err.msg);
+    cr_assert_eq(bf.n, 6000);
+    barcsv_file_cleanup(&bf);
+    /* a repeat of one symbol's first day is caught */
+    n += (size_t)snprintf(text + n, cap - n, "S1234,2026-01-05,1,1,1,1\n");
+    cr_assert_eq(load_noreg(text, NULL, &bf, &err), ATP_EINVAL);
+    cr_assert_eq(err.line, 6002);
+    free(text);
+}

@@ -70,23 +70,24 @@ int barcsv_reader_init(struct barcsv_reader *r, FILE *f, const char *name,
     r->col_symbol = csv_find_column(&r->csv, "symbol");
 
     if (r->col_symbol < 0) {
-        if (!symbol || !symbol[0])
-            return atp_err_set(err, ATP_EINVAL, r->csv.name, r->csv.line, "symbol",
-                               "the file has no symbol column: name its symbol");
-        const struct instrument *in = find_symbol(reg, symbol, strlen(symbol));
-        if (!in)
-            return atp_err_set(err, ATP_ENOTFOUND, r->csv.name, 0, "symbol",
-                               "unknown symbol '%.48s' (not in the instrument registry)", symbol);
-        r->default_id = in->id;
-    }
-
-    r->n_last = reg ? instreg_count(reg) : 0;
-    if (r->n_last) {
-        r->last_start = atp_reallocarray(NULL, r->n_last, sizeof *r->last_start);
-        if (!r->last_start)
-            return atp_err_set(err, ATP_ENOMEM, r->csv.name, 0, NULL, "out of memory");
-        for (size_t i = 0; i < r->n_last; i++)
-            r->last_start[i] = INT64_MIN;
+        size_t len = symbol ? strlen(symbol) : 0;
+        if (len >= INST_SYMBOL_MAX)
+            return atp_err_set(err, ATP_EINVAL, r->csv.name, 0, "symbol",
+                               "symbol '%.48s...' is too long", symbol);
+        if (len)
+            memcpy(r->default_symbol, symbol, len + 1);
+        r->default_id = BARCSV_NO_INSTRUMENT;
+        if (reg) {
+            if (!len)
+                return atp_err_set(err, ATP_EINVAL, r->csv.name, r->csv.line, "symbol",
+                                   "the file has no symbol column: name its symbol");
+            const struct instrument *in = find_symbol(reg, symbol, len);
+            if (!in)
+                return atp_err_set(err, ATP_ENOTFOUND, r->csv.name, 0, "symbol",
+                                   "unknown symbol '%.48s' (not in the instrument registry)",
+                                   symbol);
+            r->default_id = in->id;
+        }
     }
     return ATP_OK;
 }
@@ -94,9 +95,66 @@ int barcsv_reader_init(struct barcsv_reader *r, FILE *f, const char *name,
 void barcsv_reader_cleanup(struct barcsv_reader *r)
 {
     csv_reader_cleanup(&r->csv);
-    atp_free(r->last_start);
-    r->last_start = NULL;
-    r->n_last = 0;
+    atp_free(r->seen);
+    atp_free(r->slots);
+    r->seen = NULL;
+    r->slots = NULL;
+    r->n_seen = r->cap_seen = r->n_slots = 0;
+}
+
+static uint64_t hash_symbol(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* The seen-entry of a symbol, added (last_start INT64_MIN) when new; NULL on ENOMEM. */
+static struct barcsv_seen *seen_get(struct barcsv_reader *r, const char *symbol)
+{
+    if (r->n_slots) {
+        for (size_t i = hash_symbol(symbol) & (r->n_slots - 1);; i = (i + 1) & (r->n_slots - 1)) {
+            uint32_t k = r->slots[i];
+            if (!k)
+                break;
+            if (strcmp(r->seen[k - 1].symbol, symbol) == 0)
+                return &r->seen[k - 1];
+        }
+    }
+    if (2 * (r->n_seen + 1) > r->n_slots) { /* keep the table at most half full */
+        size_t n_slots = r->n_slots ? 2 * r->n_slots : 16;
+        uint32_t *slots = atp_calloc(n_slots, sizeof *slots);
+        if (!slots)
+            return NULL;
+        for (size_t k = 0; k < r->n_seen; k++) {
+            size_t i = hash_symbol(r->seen[k].symbol) & (n_slots - 1);
+            while (slots[i])
+                i = (i + 1) & (n_slots - 1);
+            slots[i] = (uint32_t)k + 1;
+        }
+        atp_free(r->slots);
+        r->slots = slots;
+        r->n_slots = n_slots;
+    }
+    if (r->n_seen == r->cap_seen) {
+        size_t cap = r->cap_seen ? 2 * r->cap_seen : 8;
+        struct barcsv_seen *p = atp_reallocarray(r->seen, cap, sizeof *p);
+        if (!p)
+            return NULL;
+        r->seen = p;
+        r->cap_seen = cap;
+    }
+    struct barcsv_seen *e = &r->seen[r->n_seen++];
+    snprintf(e->symbol, sizeof e->symbol, "%s", symbol);
+    e->last_start = INT64_MIN;
+    size_t i = hash_symbol(symbol) & (r->n_slots - 1);
+    while (r->slots[i])
+        i = (i + 1) & (r->n_slots - 1);
+    r->slots[i] = (uint32_t)r->n_seen;
+    return e;
 }
 
 static int is_null(struct csv_field c)
@@ -149,28 +207,36 @@ static int read_time(struct barcsv_reader *r, ts_ns *start, int *date_only, stru
     return ATP_OK;
 }
 
-static int read_symbol(struct barcsv_reader *r, uint32_t *id, struct atp_err *err)
+static int read_symbol(struct barcsv_reader *r, struct barcsv_row *row, struct atp_err *err)
 {
     if (r->col_symbol < 0) {
-        *id = r->default_id;
+        memcpy(row->symbol, r->default_symbol, sizeof row->symbol);
+        row->instrument_id = r->default_id;
         return ATP_OK;
     }
     struct csv_field c = csv_field_get(&r->csv, r->col_symbol);
     if (c.len == 0)
         return atp_err_set(err, ATP_EPARSE, r->csv.name, r->csv.line, "symbol", "empty symbol");
-    if (r->has_last && strlen(r->last_symbol) == c.len && memcmp(r->last_symbol, c.ptr, c.len) == 0) {
-        *id = r->last_id;
+    if (c.len >= INST_SYMBOL_MAX)
+        return atp_err_set(err, r->reg ? ATP_ENOTFOUND : ATP_EPARSE, r->csv.name, r->csv.line,
+                           "symbol", "symbol '%.*s...' is too long", SHOWN(c));
+    memcpy(row->symbol, c.ptr, c.len);
+    row->symbol[c.len] = '\0';
+    row->instrument_id = BARCSV_NO_INSTRUMENT;
+    if (!r->reg)
+        return ATP_OK;
+    if (r->has_last && strcmp(r->last_symbol, row->symbol) == 0) {
+        row->instrument_id = r->last_id;
         return ATP_OK;
     }
     const struct instrument *in = find_symbol(r->reg, c.ptr, c.len);
     if (!in)
         return atp_err_set(err, ATP_ENOTFOUND, r->csv.name, r->csv.line, "symbol",
                            "unknown symbol '%.*s' (not in the instrument registry)", SHOWN(c));
-    memcpy(r->last_symbol, c.ptr, c.len);
-    r->last_symbol[c.len] = '\0';
+    memcpy(r->last_symbol, row->symbol, sizeof r->last_symbol);
     r->last_id = in->id;
     r->has_last = 1;
-    *id = in->id;
+    row->instrument_id = in->id;
     return ATP_OK;
 }
 
@@ -202,7 +268,7 @@ int barcsv_read(struct barcsv_reader *r, struct barcsv_row *out, struct atp_err 
 
     if ((rc = read_time(r, &row.bar.start, &row.date_only, err)) != ATP_OK)
         return rc;
-    if ((rc = read_symbol(r, &row.instrument_id, err)) != ATP_OK)
+    if ((rc = read_symbol(r, &row, err)) != ATP_OK)
         return rc;
     if ((rc = read_px(r, r->col_open, "open", &row.bar.open, err)) != ATP_OK ||
         (rc = read_px(r, r->col_high, "high", &row.bar.high, err)) != ATP_OK ||
@@ -245,24 +311,24 @@ int barcsv_read(struct barcsv_reader *r, struct barcsv_row *out, struct atp_err 
                            "low %s is above the %s %s", a, b->low > b->open ? "open" : "close", c);
     }
 
-    if (row.instrument_id < r->n_last) {
-        ts_ns *last = &r->last_start[row.instrument_id];
-        if (*last != INT64_MIN) {
-            if (b->start <= *last) {
-                char t1[TS_STR_MAX], t2[TS_STR_MAX];
-                ts_format_ist(b->start, t1, sizeof t1);
-                ts_format_ist(*last, t2, sizeof t2);
-                return atp_err_set(err, ATP_EINVAL, r->csv.name, r->csv.line, r->ts_name,
-                                   "bar at %s is not after the previous bar of its symbol (%s); "
-                                   "bars must be in increasing time order per symbol",
-                                   t1, t2);
-            }
-            ts_ns gap = b->start - *last;
-            if (r->min_gap_ns == 0 || gap < r->min_gap_ns)
-                r->min_gap_ns = gap;
+    struct barcsv_seen *seen = seen_get(r, row.symbol);
+    if (!seen)
+        return atp_err_set(err, ATP_ENOMEM, r->csv.name, r->csv.line, NULL, "out of memory");
+    if (seen->last_start != INT64_MIN) {
+        if (b->start <= seen->last_start) {
+            char t1[TS_STR_MAX], t2[TS_STR_MAX];
+            ts_format_ist(b->start, t1, sizeof t1);
+            ts_format_ist(seen->last_start, t2, sizeof t2);
+            return atp_err_set(err, ATP_EINVAL, r->csv.name, r->csv.line, r->ts_name,
+                               "bar at %s is not after the previous bar of its symbol (%s); "
+                               "bars must be in increasing time order per symbol",
+                               t1, t2);
         }
-        *last = b->start;
+        ts_ns gap = b->start - seen->last_start;
+        if (r->min_gap_ns == 0 || gap < r->min_gap_ns)
+            r->min_gap_ns = gap;
     }
+    seen->last_start = b->start;
     *out = row;
     return 1;
 }
@@ -300,6 +366,7 @@ int barcsv_load(struct barcsv_file *out, FILE *f, const char *name, const struct
         goto cleanup;
     out->rows = rows;
     out->n = n;
+    out->has_symbol_column = r.col_symbol >= 0;
     out->date_only = r.date_only_mode == 1;
     out->min_gap_ns = r.min_gap_ns;
     rows = NULL;

@@ -26,52 +26,66 @@
 #include "model/bar.h"
 #include "model/instrument.h"
 
+#define BARCSV_NO_INSTRUMENT UINT32_MAX /* instrument_id when loading without a registry */
+
 /* One bar of a file. */
 struct barcsv_row {
-    uint32_t instrument_id;
-    int date_only; /* the row had a date and no time (labelled 09:15 IST) */
-    long line;     /* 1-based line in the file */
-    struct bar bar; /* ticks = 1; oi = -1 without an oi column */
+    uint32_t instrument_id;       /* in the registry, or BARCSV_NO_INSTRUMENT without one */
+    int date_only;                /* the row had a date and no time (labelled 09:15 IST) */
+    long line;                    /* 1-based line in the file */
+    char symbol[INST_SYMBOL_MAX]; /* the row's symbol, or the one given ("" when none) */
+    struct bar bar;               /* ticks = 1; oi = -1 without an oi column */
+};
+
+/* Last bar start per symbol (an open-addressing hash table), for the order check. */
+struct barcsv_seen {
+    char symbol[INST_SYMBOL_MAX];
+    ts_ns last_start;
 };
 
 struct barcsv_reader {
     struct csv_reader csv;
-    const struct instreg *reg; /* not owned */
+    const struct instreg *reg; /* not owned; NULL: symbols are not resolved */
     int col_ts, col_time;      /* col_time >= 0 only when a separate time column is joined */
     int col_open, col_high, col_low, col_close; /* required */
     int col_volume, col_oi, col_symbol;         /* optional, -1 when absent */
     const char *ts_name;       /* header name of the time column, for messages */
-    uint32_t default_id;       /* instrument of a file without a symbol column */
+    char default_symbol[INST_SYMBOL_MAX]; /* the symbol of a file without a symbol column */
+    uint32_t default_id;
     int date_only_mode;        /* -1 before the first row, then 0 (times) or 1 (dates) */
-    ts_ns *last_start;         /* per instrument id: last bar start seen, INT64_MIN when none */
-    size_t n_last;
+    struct barcsv_seen *seen;  /* symbols seen so far */
+    uint32_t *slots;           /* hash slots: index into seen + 1, 0 = empty */
+    size_t n_seen, cap_seen, n_slots;
     ts_ns min_gap_ns;          /* smallest positive gap between consecutive bars of a symbol */
-    char last_symbol[INST_SYMBOL_MAX];
+    char last_symbol[INST_SYMBOL_MAX]; /* one-entry look-up cache */
     uint32_t last_id;
     int has_last;
 };
 
-/* Prepares a reader over f (not owned) and reads the header. symbol names the file's instrument
- * when there is no symbol column (ignored when there is one; may be NULL then). Errors: ATP_EPARSE
- * with err->field naming a missing required column, or for an empty file; ATP_EINVAL (field
- * symbol) when there is no symbol column and no symbol was given; ATP_ENOTFOUND (field symbol)
- * for an unknown symbol; ATP_ENOMEM. barcsv_reader_cleanup must be called after init, failed or
- * not. */
+/* Prepares a reader over f (not owned) and reads the header. reg resolves symbols to instrument
+ * ids; with reg NULL nothing is resolved (any market's history loads; ids are
+ * BARCSV_NO_INSTRUMENT). symbol names the file's instrument when there is no symbol column
+ * (ignored when there is one; may be NULL then). Errors: ATP_EPARSE with err->field naming a
+ * missing required column, or for an empty file; ATP_EINVAL (field symbol) when there is a
+ * registry, no symbol column and no symbol given, or the symbol is too long; ATP_ENOTFOUND (field
+ * symbol) for a symbol not in the registry; ATP_ENOMEM. barcsv_reader_cleanup must be called
+ * after init, failed or not. */
 int barcsv_reader_init(struct barcsv_reader *r, FILE *f, const char *name,
                        const struct instreg *reg, const char *symbol, struct atp_err *err);
 void barcsv_reader_cleanup(struct barcsv_reader *r);
 
 /* Reads and validates the next bar: 1, 0 at the end, or < 0 with err naming file, line, field:
- * ATP_EPARSE (malformed or empty cell, Yahoo null row), ATP_ERANGE/ATP_EOVERFLOW (from the number
- * parsers), ATP_ENOTFOUND (unknown symbol), ATP_EINVAL (a price <= 0, high or low inconsistent,
- * negative volume, a bar start not after the previous bar of its symbol, a mix of date-only and
- * timed rows). */
+ * ATP_EPARSE (malformed or empty cell, Yahoo null row, a symbol too long), ATP_ERANGE/
+ * ATP_EOVERFLOW (from the number parsers), ATP_ENOTFOUND (symbol not in the registry), ATP_EINVAL
+ * (a price <= 0, high or low inconsistent, negative volume, a bar start not after the previous
+ * bar of its symbol, a mix of date-only and timed rows), ATP_ENOMEM. */
 int barcsv_read(struct barcsv_reader *r, struct barcsv_row *out, struct atp_err *err);
 
 /* A whole bar file in memory, rows in file order. */
 struct barcsv_file {
     struct barcsv_row *rows;
     size_t n;
+    int has_symbol_column; /* rows' symbols come from the file (else all are the given one) */
     int date_only;     /* every row was a date without a time */
     ts_ns min_gap_ns;  /* smallest positive gap between consecutive bars of one symbol; 0: none */
 };
