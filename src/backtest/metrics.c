@@ -212,9 +212,13 @@ static int curve_metrics(const struct metrics_input *in, struct metrics *m, stru
     /* CAGR over calendar time first..last point; not annualized under one day. */
     m->cagr_pct = NAN;
     if (in->n_points >= 2) {
-        ts_ns span = in->points[in->n_points - 1].ts - in->points[0].ts;
-        if (span >= TS_NS_PER_DAY) {
-            double years = (double)span / (365.25 * (double)TS_NS_PER_DAY);
+        ts_ns span;
+        double span_ns = __builtin_sub_overflow(in->points[in->n_points - 1].ts,
+                                                in->points[0].ts, &span)
+                             ? (double)in->points[in->n_points - 1].ts - (double)in->points[0].ts
+                             : (double)span;
+        if (span_ns >= (double)TS_NS_PER_DAY) {
+            double years = span_ns / (365.25 * (double)TS_NS_PER_DAY);
             if (m->final_equity <= 0) {
                 m->cagr_pct = -100.0;
             } else {
