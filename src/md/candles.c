@@ -13,10 +13,8 @@ static ts_ns floor_div(ts_ns a, ts_ns b)
     return q;
 }
 
-void candles_period(enum tf tf, ts_ns t, ts_ns *start, ts_ns *end)
+void candles_period_in_day(enum tf tf, ts_ns t, ts_ns open, ts_ns close, ts_ns *start, ts_ns *end)
 {
-    int64_t day = ts_ist_day(t);
-    ts_ns open = cal_session_open(day), close = cal_session_close(day);
     if (tf == TF_1D) {
         *start = open;
         *end = close;
@@ -27,6 +25,12 @@ void candles_period(enum tf tf, ts_ns t, ts_ns *start, ts_ns *end)
     *end = *start + period;
     if (*start < close && *end > close)
         *end = close;
+}
+
+void candles_period(enum tf tf, ts_ns t, ts_ns *start, ts_ns *end)
+{
+    int64_t day = ts_ist_day(t);
+    candles_period_in_day(tf, t, cal_session_open(day), cal_session_close(day), start, end);
 }
 
 int candles_init(struct candle_series *s, enum tf tf)

@@ -34,6 +34,10 @@ struct candle_series {
  * start before it. */
 void candles_period(enum tf tf, ts_ns t, ts_ns *start, ts_ns *end);
 
+/* candles_period for a t whose IST day's session open and close the caller already knows (the
+ * tick path computes them once for all timeframes). */
+void candles_period_in_day(enum tf tf, ts_ns t, ts_ns open, ts_ns close, ts_ns *start, ts_ns *end);
+
 /* Allocates the ring. ATP_ENOMEM on failure (the series is then zeroed and unusable). */
 int candles_init(struct candle_series *s, enum tf tf);
 void candles_cleanup(struct candle_series *s);

@@ -285,7 +285,8 @@ int md_engine_on_tick(struct md_engine *e, const struct tick *t)
         return MD_TICK_OFF_SESSION;
     }
     /* Pre-open trades (the 09:08 equilibrium print) belong to the first bar, as on broker charts. */
-    ts_ns teff = tod < CAL_OPEN_NS ? midnight + CAL_OPEN_NS : t->ts;
+    ts_ns open = midnight + CAL_OPEN_NS, close = midnight + CAL_CLOSE_NS;
+    ts_ns teff = tod < CAL_OPEN_NS ? open : t->ts;
     md_engine_advance(e, t->ts);
     struct md_inst *in = inst_get(e, t->instrument_id);
     if (!in)
@@ -306,7 +307,7 @@ int md_engine_on_tick(struct md_engine *e, const struct tick *t)
         struct candle_series *c = &in->series[tf].candles;
         ts_ns start, end;
         struct bar done;
-        candles_period((enum tf)tf, teff, &start, &end);
+        candles_period_in_day((enum tf)tf, teff, open, close, &start, &end);
         if (candles_add_trade(c, start, end, t->ltp, qty, oi, &done))
             on_complete(e, in, tf, &done);
         note_deadline(e, c->forming_end);
