@@ -402,11 +402,13 @@ Test(sim, parameter_errors)
         {"absurd rate", ok, 1, 1, 1e9, 0, NULL, ATP_EINVAL, "ticks_per_min"},
         {"nan rate", ok, 1, 1, NAN, 0, NULL, ATP_EINVAL, "ticks_per_min"},
         {"negative regime", ok, 1, 1, 0, -1, NULL, ATP_EINVAL, "regime_min"},
+        {"start before 1900", ok, 1, 1, 0, 0, NULL, ATP_EINVAL, "from_day"},
         {"missing profiles", ok, 1, 1, 0, 0, "/nonexistent/profiles.csv", ATP_EIO, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct sim_params p = params(1, day_of(2026, 1, 5), cases[i].days, cases[i].syms,
-                                     cases[i].n, cases[i].rate);
+        int64_t from = strstr(cases[i].name, "1900") ? day_of(1850, 1, 1) : day_of(2026, 1, 5);
+        struct sim_params p = params(1, from, cases[i].days, cases[i].syms, cases[i].n,
+                                     cases[i].rate);
         p.regime_min = cases[i].regime;
         p.profiles_path = cases[i].profiles;
         struct feed *feed = (struct feed *)1;

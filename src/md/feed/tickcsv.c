@@ -4,6 +4,7 @@
 
 #include "core/px.h"
 #include "core/ts.h"
+#include "md/feed.h"
 
 /* Puts file, line and field on an error a lower layer (px, ts, csv) filled without them. */
 static int locate(struct tickcsv_reader *r, struct atp_err *err, const char *field)
@@ -142,6 +143,10 @@ int tickcsv_read(struct tickcsv_reader *r, struct tick *out, struct atp_err *err
     int date_only = 0;
     if (ts_parse(c.ptr, c.len, &t.ts, &date_only, err) != ATP_OK)
         return locate(r, err, "timestamp");
+    if (!feed_ts_in_range(t.ts))
+        return atp_err_set(err, ATP_EPARSE, r->csv.name, r->csv.line, "timestamp",
+                           "timestamp '%.*s' is outside the years 1900-2199",
+                           (int)(c.len > 40 ? 40 : c.len), c.ptr);
     if (date_only)
         return atp_err_set(err, ATP_EPARSE, r->csv.name, r->csv.line, "timestamp",
                            "timestamp '%.*s' has a date but no time", (int)(c.len > 40 ? 40 : c.len),
