@@ -234,7 +234,7 @@ Test(sim, invariants_over_trading_days)
         cr_assert_eq(days_seen[i], want_days[i], "day %d", i);
     /* 5 symbols x 5 days x 375 min x 30/min = 281250 expected */
     cr_assert(n > 250000 && n < 310000, "%ld ticks", n);
-    /* U shape: open and close windows are busier than midday (expected 1.7x and 0.43x of mean) */
+    /* U shape: open and close windows are busier than midday (expected 1.9x and 0.41x of the mean) */
     cr_assert_gt(w.first30, 2 * w.mid30, "first %ld mid %ld", w.first30, w.mid30);
     cr_assert_gt(w.last30, 2 * w.mid30, "last %ld mid %ld", w.last30, w.mid30);
     feed_free(feed);
