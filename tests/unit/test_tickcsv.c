@@ -281,3 +281,21 @@ Test(tickcsv, writer_round_trip)
     bad.instrument_id = 999;
     cr_assert_eq(tickcsv_write_tick(stderr, "x", reg, &bad, &err), ATP_ENOTFOUND);
 }
+
+Test(tickcsv, writer_quotes_odd_symbols)
+{
+    uint32_t id = add("A,\"B\"", INST_EQ, 1, 500);
+    struct tick t = {.instrument_id = id, .ts = ts_from_ist(2026, 1, 5, 9, 15, 0), .ltp = 10000};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *w = open_memstream(&buf, &len);
+    struct atp_err err;
+    cr_assert_eq(tickcsv_write_header(w, "out.csv", &err), ATP_OK);
+    cr_assert_eq(tickcsv_write_tick(w, "out.csv", reg, &t, &err), ATP_OK);
+    fclose(w);
+    cr_assert(strstr(buf, ",\"A,\"\"B\"\"\",1,") != NULL, "%s", buf);
+    struct tick back;
+    cr_assert_eq(read_all(buf, &back, 1, &err), 1, "%s", err.msg);
+    cr_assert_eq(back.instrument_id, id);
+    free(buf);
+}

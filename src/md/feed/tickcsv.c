@@ -210,7 +210,22 @@ int tickcsv_write_tick(FILE *f, const char *name, const struct instreg *reg, con
         snprintf(qty, sizeof qty, "%lld", (long long)t->qty);
     if (t->flags & TICK_HAS_VOLUME)
         snprintf(vol, sizeof vol, "%lld", (long long)t->cum_volume);
-    if (fprintf(f, "%s,%s,%s,%s,%s,%s,%s\n", ts, in->symbol, ltp, qty, vol, bid, ask) < 0)
+    /* Registry symbols never need quoting in practice ("M&M", "BAJAJ-AUTO"), but be exact. */
+    char sym[2 * INST_SYMBOL_MAX + 3];
+    if (strpbrk(in->symbol, ",\"\r\n")) {
+        size_t n = 0;
+        sym[n++] = '"';
+        for (const char *p = in->symbol; *p; p++) {
+            if (*p == '"')
+                sym[n++] = '"';
+            sym[n++] = *p;
+        }
+        sym[n++] = '"';
+        sym[n] = '\0';
+    } else {
+        snprintf(sym, sizeof sym, "%s", in->symbol);
+    }
+    if (fprintf(f, "%s,%s,%s,%s,%s,%s,%s\n", ts, sym, ltp, qty, vol, bid, ask) < 0)
         return atp_err_set(err, ATP_EIO, name, 0, NULL, "write failed");
     return ATP_OK;
 }
