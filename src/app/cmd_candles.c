@@ -135,8 +135,7 @@ int cmd_candles(int argc, char **argv)
         for (size_t i = 0; i < col.n; i++)
             json_array_append_new(arr, outfmt_bar_json(instreg_get(rd.reg, col.ids[i])->symbol,
                                                        &col.bars[i]));
-        json_dumpf(arr, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
+        outfmt_json_dump(arr, stdout);
         json_decref(arr);
     }
     if (st.late || st.off_session)

@@ -219,7 +219,12 @@ int cmd_demo(int argc, char **argv)
     for (size_t i = 0; i < d.syms.n; i++)
         d.ids[i] = instreg_find(d.rd.reg, d.syms.names[i])->id;
 
-    struct sim_params sp = {.seed = seed, .from_day = from_day, .days = 0,
+    /* Warm-up: the simulator starts one trading day early and that day runs unpaced into the
+     * engine, so candles and indicators have history the moment the table appears. */
+    int64_t warm_day = cal_prev_trading_day(d.rd.cal, from_day);
+    if (warm_day < 0)
+        warm_day = from_day;
+    struct sim_params sp = {.seed = seed, .from_day = warm_day, .days = 0,
                             .symbols = d.syms.names, .n_symbols = d.syms.n,
                             .profiles_path = cli_data_path("sim_profiles.csv")};
     struct md_config mc = {.cal = d.rd.cal, .n_instruments = (uint32_t)instreg_count(d.rd.reg)};
@@ -241,6 +246,22 @@ int cmd_demo(int argc, char **argv)
             goto out;
         }
     }
+    struct feed_item item;
+    int st;
+    ts_ns live_open = cal_session_open(from_day);
+    while ((st = feed_next(d.feed, &item, &err)) == 1) {
+        d.items++;
+        if (item.kind == FEED_TICK)
+            md_engine_on_tick(d.eng, &item.tick);
+        else
+            md_engine_on_bar(d.eng, item.instrument_id, item.tf, &item.bar);
+        if (feed_item_time(&item) >= live_open)
+            break; /* the first live item is in; the player paces the rest */
+    }
+    if (st < 0) {
+        rc = cli_fail_err("demo", &err);
+        goto out;
+    }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     ts_ns start = wall_now(), next_draw = start;
@@ -252,8 +273,7 @@ int cmd_demo(int argc, char **argv)
             draw(&d, now);
             next_draw = now + TS_NS_PER_SEC;
         }
-        struct feed_item item;
-        int st = player_next_due(d.player, now, &item, &wait, &err);
+        st = player_next_due(d.player, now, &item, &wait, &err);
         if (st < 0) {
             rc = cli_fail_err("demo", &err);
             goto out;

@@ -214,7 +214,7 @@ int cmd_indicator(int argc, char **argv)
             printf("%s", t);
             for (int o = 0; o < def->n_outputs; o++) {
                 if (isfinite(v[o]))
-                    printf(",%.12g", v[o]);
+                    printf(",%.15g", v[o]);
                 else
                     printf(",");
             }
@@ -227,8 +227,7 @@ int cmd_indicator(int argc, char **argv)
         }
     }
     if (rows) {
-        json_dumpf(rows, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
-        fputc('\n', stdout);
+        outfmt_json_dump(rows, stdout);
         json_decref(rows);
     }
 out:

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "app/cli.h"
+#include "app/outfmt.h"
 #include "md/indicator.h"
 
 static json_t *catalog_json(void)
@@ -48,8 +49,7 @@ int cmd_indicators(int argc, char **argv)
         return cli_fail("indicators", "unexpected argument '%s'", argv[optind]);
     if (strcmp(format, "json") == 0) {
         json_t *cat = catalog_json();
-        json_dumpf(cat, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
+        outfmt_json_dump(cat, stdout);
         json_decref(cat);
         return CLI_EXIT_OK;
     }

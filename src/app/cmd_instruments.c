@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "app/cli.h"
+#include "app/outfmt.h"
 
 static json_t *instrument_json(const struct instrument *in)
 {
@@ -80,8 +81,7 @@ int cmd_instruments(int argc, char **argv)
         }
     }
     if (strcmp(format, "json") == 0) {
-        json_dumpf(found, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
+        outfmt_json_dump(found, stdout);
     } else {
         size_t i;
         json_t *v;

@@ -49,3 +49,9 @@ json_t *outfmt_bar_json(const char *symbol, const struct bar *b)
                      outfmt_px_json(b->low), "close", outfmt_px_json(b->close), "volume",
                      (json_int_t)b->volume);
 }
+
+void outfmt_json_dump(json_t *value, FILE *f)
+{
+    json_dumpf(value, f, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+    fputc('\n', f);
+}

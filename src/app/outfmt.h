@@ -22,6 +22,11 @@ void outfmt_bar_csv(FILE *f, const char *symbol, const struct bar *b);
  * awkward for charts, so they are JSON numbers printed from exact text). */
 json_t *outfmt_bar_json(const char *symbol, const struct bar *b);
 
+/* Writes a JSON value to f, indented, with a newline. Reals print with 15 significant digits, so
+ * a fixed-point price (at most 15 digits) prints exactly as it reads ("3200.1", not
+ * "3200.0999999999999"). */
+void outfmt_json_dump(json_t *value, FILE *f);
+
 /* A number printed exactly from fixed point into JSON (e.g. 2450.55, not 2450.5500000000002). */
 json_t *outfmt_px_json(px_t v);
 

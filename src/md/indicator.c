@@ -61,43 +61,9 @@ const struct atp_indicator_def *ind_find(const char *name)
 int ind_resolve_params(const struct atp_indicator_def *def, const struct ind_param *given,
                        int n_given, double *params_out, struct atp_err *err)
 {
-    int seen[ATP_IND_MAX_PARAMS] = {0};
-
-    if (!def || !params_out || n_given < 0 || (n_given > 0 && !given))
+    if (!def)
         return atp_err_set(err, ATP_EINVAL, NULL, 0, NULL, "bad arguments to ind_resolve_params");
-    for (int i = 0; i < def->n_params; i++)
-        params_out[i] = def->params[i].def;
-
-    for (int g = 0; g < n_given; g++) {
-        const char *name = given[g].name;
-        double v = given[g].value;
-        int j = -1;
-        if (!name)
-            return atp_err_set(err, ATP_EINVAL, NULL, 0, NULL, "parameter without a name");
-        for (int i = 0; i < def->n_params; i++) {
-            if (name_eq(def->params[i].name, name)) {
-                j = i;
-                break;
-            }
-        }
-        if (j < 0)
-            return atp_err_set(err, ATP_EINVAL, NULL, 0, name, "unknown parameter for %s",
-                               def->name);
-        const struct atp_param_def *pd = &def->params[j];
-        if (seen[j])
-            return atp_err_set(err, ATP_EINVAL, NULL, 0, pd->name, "given more than once");
-        seen[j] = 1;
-        if (!isfinite(v))
-            return atp_err_set(err, ATP_EINVAL, NULL, 0, pd->name, "not a finite number");
-        if (pd->type == ATP_PARAM_INT && v != floor(v))
-            return atp_err_set(err, ATP_EINVAL, NULL, 0, pd->name, "must be an integer, got %.17g",
-                               v);
-        if (v < pd->min || v > pd->max)
-            return atp_err_set(err, ATP_EINVAL, NULL, 0, pd->name,
-                               "%.17g is outside [%.17g, %.17g]", v, pd->min, pd->max);
-        params_out[j] = v;
-    }
-    return ATP_OK;
+    return params_resolve(def->name, def->params, def->n_params, given, n_given, params_out, err);
 }
 
 static size_t round_up(size_t n)

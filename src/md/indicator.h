@@ -8,12 +8,8 @@
 
 #include "atp/indicator.h"
 #include "core/err.h"
+#include "md/params.h"
 
-/* A named parameter value, as given on a command line or in an API body. */
-struct ind_param {
-    const char *name;
-    double value;
-};
 
 /* The catalog, in registry order. */
 size_t ind_catalog_count(void);

@@ -694,15 +694,24 @@ static int get_int(const struct row_ctx *c, int col, const char *field, int64_t 
     return ATP_OK;
 }
 
-/* Parses a date column "YYYY-MM-DD" into an IST day number. */
+/* Parses a date column "YYYY-MM-DD" into an IST day number. Only that form, years 1970-2200, is
+ * handed to ts_parse: its nanosecond result overflows past 2262 (and for long epoch-ms digit
+ * strings), which hostile input must not reach. */
 static int get_day(const struct row_ctx *c, int col, const char *field, int64_t *out)
 {
     struct csv_field f = csv_field_get(c->r, col);
     char s[48];
     ts_ns t;
-    int date_only = 0;
-    if (ts_parse(f.ptr, f.len, &t, &date_only, NULL) != ATP_OK || !date_only)
-        return bad(c, ATP_EPARSE, field, "'%s' is not a date (YYYY-MM-DD)", shown(f, s, sizeof s));
+    int date_only = 0, form = f.len == 10 && f.ptr[4] == '-' && f.ptr[7] == '-';
+    for (size_t i = 0; form && i < 10; i++)
+        form = (i == 4 || i == 7) || isdigit((unsigned char)f.ptr[i]);
+    int year = form ? (f.ptr[0] - '0') * 1000 + (f.ptr[1] - '0') * 100 + (f.ptr[2] - '0') * 10 +
+                          (f.ptr[3] - '0')
+                    : 0;
+    if (!form || year < 1970 || year > 2200 ||
+        ts_parse(f.ptr, f.len, &t, &date_only, NULL) != ATP_OK || !date_only)
+        return bad(c, ATP_EPARSE, field, "'%s' is not a date (YYYY-MM-DD, 1970-2200)",
+                   shown(f, s, sizeof s));
     *out = ts_ist_day(t);
     return ATP_OK;
 }

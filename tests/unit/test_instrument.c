@@ -93,17 +93,17 @@ Test(instrument, enum_names_and_parsers)
     for (int b = 0; b < BROKER_COUNT; b++) {
         enum broker_id back;
         cr_assert_eq(broker_parse(broker_name((enum broker_id)b), &back), ATP_OK);
-        cr_assert_eq(back, b);
+        cr_assert_eq((int)back, b);
     }
     for (int e = 0; e < EXCH_COUNT; e++) {
         enum exchange back;
         cr_assert_eq(exchange_parse(exchange_name((enum exchange)e), &back), ATP_OK);
-        cr_assert_eq(back, e);
+        cr_assert_eq((int)back, e);
     }
     for (int t = 0; t < INST_TYPE_COUNT; t++) {
         enum inst_type back;
         cr_assert_eq(inst_type_parse(inst_type_name((enum inst_type)t), &back), ATP_OK);
-        cr_assert_eq(back, t);
+        cr_assert_eq((int)back, t);
     }
     enum exchange ex;
     enum inst_type ty;
@@ -456,6 +456,12 @@ Test(instrument, master_error_paths_name_file_line_and_field)
          "expiry", "'2026-13-01' is not a date"},
         {"expiry with time", HDR "X,NFO,FUT,,NIFTY,,65,0.1,2026-12-29T15:30,,,,,,,,,,,\n",
          ATP_EPARSE, 2, "expiry", "is not a date"},
+        {"expiry past int64 ns", HDR "X,NFO,FUT,,NIFTY,,65,0.1,2300-01-01,,,,,,,,,,,\n",
+         ATP_EPARSE, 2, "expiry", "'2300-01-01' is not a date"},
+        {"expiry as epoch ms", HDR "X,NFO,FUT,,NIFTY,,65,0.1,999999999999999,,,,,,,,,,,\n",
+         ATP_EPARSE, 2, "expiry", "is not a date"},
+        {"expiry short form", HDR "X,NFO,FUT,,NIFTY,,65,0.1,2026-1-5,,,,,,,,,,,\n", ATP_EPARSE, 2,
+         "expiry", "is not a date"},
         {"future without expiry", HDR "X,NFO,FUT,,NIFTY,,65,0.1,,,,,,,,,,,,\n", ATP_EINVAL, 2,
          "expiry", "a FUT needs an expiry"},
         {"equity with expiry", HDR "X,NSE,EQ,,,,1,0.05,2026-12-29,,,,,,,,,,,\n", ATP_EINVAL, 2,
