@@ -5,7 +5,9 @@
 
 ts_ns feed_bar_end(ts_ns start, enum tf tf)
 {
-    ts_ns end = start + tf_period_ns(tf);
+    ts_ns end;
+    if (__builtin_add_overflow(start, tf_period_ns(tf), &end))
+        end = INT64_MAX; /* only for absurd dates; keeps the arithmetic defined */
     int64_t day = ts_ist_day(start);
     ts_ns open = cal_session_open(day), close = cal_session_close(day);
     if (start >= open && start < close && end > close)

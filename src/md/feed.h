@@ -33,6 +33,12 @@ struct feed_item {
 
 #define FEED_TS_UNKNOWN INT64_MIN
 
+/* Market data is dated 1900-01-01 to 2199-12-31 (IST); the readers refuse times outside, which
+ * keeps every later calculation (bar ends, session bounds) far from int64 overflow. */
+#define FEED_TS_MIN (-25567LL * TS_NS_PER_DAY - TS_IST_OFFSET_NS) /* 1900-01-01 00:00 IST */
+#define FEED_TS_MAX (84006LL * TS_NS_PER_DAY - TS_IST_OFFSET_NS)  /* 2200-01-01 00:00 IST */
+static inline int feed_ts_in_range(ts_ns t) { return t >= FEED_TS_MIN && t < FEED_TS_MAX; }
+
 /* End of a bar that starts at `start`: start + the timeframe's period, except that an intraday
  * bar starting inside the 09:15-15:30 IST session is cut at 15:30 that day (the last 1h bar is
  * 15:15-15:30). A daily bar labelled 09:15 ends at 15:30. Pure arithmetic, no calendar. */

@@ -234,7 +234,7 @@ Test(sim, invariants_over_trading_days)
         cr_assert_eq(days_seen[i], want_days[i], "day %d", i);
     /* 5 symbols x 5 days x 375 min x 30/min = 281250 expected */
     cr_assert(n > 250000 && n < 310000, "%ld ticks", n);
-    /* U shape: open and close windows are busier than midday (expected 1.7x and 0.43x of mean) */
+    /* U shape: open and close windows are busier than midday (expected 1.9x and 0.41x of the mean) */
     cr_assert_gt(w.first30, 2 * w.mid30, "first %ld mid %ld", w.first30, w.mid30);
     cr_assert_gt(w.last30, 2 * w.mid30, "last %ld mid %ld", w.last30, w.mid30);
     feed_free(feed);
@@ -402,11 +402,13 @@ Test(sim, parameter_errors)
         {"absurd rate", ok, 1, 1, 1e9, 0, NULL, ATP_EINVAL, "ticks_per_min"},
         {"nan rate", ok, 1, 1, NAN, 0, NULL, ATP_EINVAL, "ticks_per_min"},
         {"negative regime", ok, 1, 1, 0, -1, NULL, ATP_EINVAL, "regime_min"},
+        {"start before 1900", ok, 1, 1, 0, 0, NULL, ATP_EINVAL, "from_day"},
         {"missing profiles", ok, 1, 1, 0, 0, "/nonexistent/profiles.csv", ATP_EIO, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct sim_params p = params(1, day_of(2026, 1, 5), cases[i].days, cases[i].syms,
-                                     cases[i].n, cases[i].rate);
+        int64_t from = strstr(cases[i].name, "1900") ? day_of(1850, 1, 1) : day_of(2026, 1, 5);
+        struct sim_params p = params(1, from, cases[i].days, cases[i].syms, cases[i].n,
+                                     cases[i].rate);
         p.regime_min = cases[i].regime;
         p.profiles_path = cases[i].profiles;
         struct feed *feed = (struct feed *)1;

@@ -185,6 +185,9 @@ static const struct error_case error_cases[] = {
     {"garbage timestamp", H "yesterday,INFY,1600,,,,,\n", ATP_EPARSE, 2, "timestamp"},
     {"date without time", H "2026-01-05,INFY,1600,,,,,\n", ATP_EPARSE, 2, "timestamp"},
     {"empty timestamp", H ",INFY,1600,,,,,\n", ATP_EPARSE, 2, "timestamp"},
+    {"year 1899", H "1899-12-31T09:15:00+05:30,INFY,1600,,,,,\n", ATP_EPARSE, 2, "timestamp"},
+    {"year 2200", H "2200-01-01T09:15:00+05:30,INFY,1600,,,,,\n", ATP_EPARSE, 2, "timestamp"},
+    {"epoch ms far ahead", H "9000000000000,INFY,1600,,,,,\n", ATP_EPARSE, 2, "timestamp"},
     {"ltp not a number", H "2026-01-05T09:15:00+05:30,INFY,16OO,,,,,\n", ATP_EPARSE, 2, "ltp"},
     {"ltp five decimals", H "2026-01-05T09:15:00+05:30,INFY,1600.00001,,,,,\n", ATP_ERANGE, 2,
      "ltp"},
@@ -277,4 +280,22 @@ Test(tickcsv, writer_round_trip)
     struct tick bad = in[0];
     bad.instrument_id = 999;
     cr_assert_eq(tickcsv_write_tick(stderr, "x", reg, &bad, &err), ATP_ENOTFOUND);
+}
+
+Test(tickcsv, writer_quotes_odd_symbols)
+{
+    uint32_t id = add("A,\"B\"", INST_EQ, 1, 500);
+    struct tick t = {.instrument_id = id, .ts = ts_from_ist(2026, 1, 5, 9, 15, 0), .ltp = 10000};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *w = open_memstream(&buf, &len);
+    struct atp_err err;
+    cr_assert_eq(tickcsv_write_header(w, "out.csv", &err), ATP_OK);
+    cr_assert_eq(tickcsv_write_tick(w, "out.csv", reg, &t, &err), ATP_OK);
+    fclose(w);
+    cr_assert(strstr(buf, ",\"A,\"\"B\"\"\",1,") != NULL, "%s", buf);
+    struct tick back;
+    cr_assert_eq(read_all(buf, &back, 1, &err), 1, "%s", err.msg);
+    cr_assert_eq(back.instrument_id, id);
+    free(buf);
 }

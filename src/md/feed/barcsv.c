@@ -7,6 +7,7 @@
 #include "core/cal.h"
 #include "core/px.h"
 #include "core/ts.h"
+#include "md/feed.h"
 
 #define SHOWN(c) (int)((c).len > 40 ? 40 : (c).len), (c).ptr
 
@@ -196,6 +197,9 @@ static int read_time(struct barcsv_reader *r, ts_ns *start, int *date_only, stru
         return atp_err_set(err, ATP_EPARSE, r->csv.name, r->csv.line, field, "empty %s", field);
     if (ts_parse(c.ptr, c.len, start, date_only, err) != ATP_OK)
         return locate(r, err, field);
+    if (!feed_ts_in_range(*start))
+        return atp_err_set(err, ATP_EPARSE, r->csv.name, r->csv.line, field,
+                           "'%.*s' is outside the years 1900-2199", SHOWN(c));
     if (*date_only)
         *start += CAL_OPEN_NS; /* a trading day: labelled at the 09:15 IST open */
     if (r->date_only_mode >= 0 && r->date_only_mode != *date_only)
@@ -324,8 +328,9 @@ int barcsv_read(struct barcsv_reader *r, struct barcsv_row *out, struct atp_err 
                                "bars must be in increasing time order per symbol",
                                t1, t2);
         }
-        ts_ns gap = b->start - seen->last_start;
-        if (r->min_gap_ns == 0 || gap < r->min_gap_ns)
+        ts_ns gap;
+        if (!__builtin_sub_overflow(b->start, seen->last_start, &gap) &&
+            (r->min_gap_ns == 0 || gap < r->min_gap_ns))
             r->min_gap_ns = gap;
     }
     seen->last_start = b->start;

@@ -240,7 +240,7 @@ static void replay_destroy(struct feed *feed)
             fclose(c->f);
     }
     atp_free(rp->cursors);
-    for (size_t i = 0; i < rp->n_files; i++) {
+    for (size_t i = 0; rp->files && i < rp->n_files; i++) {
         atp_free(rp->files[i].path);
         barcsv_file_cleanup(&rp->files[i].bars);
     }

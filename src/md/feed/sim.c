@@ -281,8 +281,8 @@ static int inst_next(struct sim *sim, struct sim_inst *x)
             if (sim->p.days > 0 && x->sessions == sim->p.days)
                 return 0;
             int64_t day = x->day < 0 ? sim->first_day : cal_next_trading_day(sim->cal, x->day);
-            if (day < 0)
-                return 0;
+            if (day < 0 || cal_session_close(day) >= FEED_TS_MAX)
+                return 0; /* no end given: stop at the end of the feed time range */
             if (x->day >= 0) { /* overnight gap */
                 double sd = GAP_SIGMA_DAILY * x->prof.annual_vol / sqrt(SESSIONS_PER_YEAR);
                 x->s = clamp_price(x->s * exp(sd * rng_normal(&x->rng)));
@@ -399,6 +399,9 @@ int sim_new(const struct sim_params *params, const struct instreg *reg, const st
     if (!(p.regime_min > 0 && p.regime_min <= 100000))
         return atp_err_set(err, ATP_EINVAL, NULL, 0, "regime_min",
                            "mean regime duration must be in (0, 100000] minutes");
+    if (p.from_day < ts_ist_day(FEED_TS_MIN) || p.from_day >= ts_ist_day(FEED_TS_MAX) - 3660)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "from_day",
+                           "the start day must be in the years 1900-2189");
     int64_t first_day = cal_is_trading_day(cal, p.from_day) ? p.from_day
                                                             : cal_next_trading_day(cal, p.from_day);
     if (first_day < 0)

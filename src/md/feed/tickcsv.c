@@ -4,6 +4,7 @@
 
 #include "core/px.h"
 #include "core/ts.h"
+#include "md/feed.h"
 
 /* Puts file, line and field on an error a lower layer (px, ts, csv) filled without them. */
 static int locate(struct tickcsv_reader *r, struct atp_err *err, const char *field)
@@ -142,6 +143,10 @@ int tickcsv_read(struct tickcsv_reader *r, struct tick *out, struct atp_err *err
     int date_only = 0;
     if (ts_parse(c.ptr, c.len, &t.ts, &date_only, err) != ATP_OK)
         return locate(r, err, "timestamp");
+    if (!feed_ts_in_range(t.ts))
+        return atp_err_set(err, ATP_EPARSE, r->csv.name, r->csv.line, "timestamp",
+                           "timestamp '%.*s' is outside the years 1900-2199",
+                           (int)(c.len > 40 ? 40 : c.len), c.ptr);
     if (date_only)
         return atp_err_set(err, ATP_EPARSE, r->csv.name, r->csv.line, "timestamp",
                            "timestamp '%.*s' has a date but no time", (int)(c.len > 40 ? 40 : c.len),
@@ -205,7 +210,22 @@ int tickcsv_write_tick(FILE *f, const char *name, const struct instreg *reg, con
         snprintf(qty, sizeof qty, "%lld", (long long)t->qty);
     if (t->flags & TICK_HAS_VOLUME)
         snprintf(vol, sizeof vol, "%lld", (long long)t->cum_volume);
-    if (fprintf(f, "%s,%s,%s,%s,%s,%s,%s\n", ts, in->symbol, ltp, qty, vol, bid, ask) < 0)
+    /* Registry symbols never need quoting in practice ("M&M", "BAJAJ-AUTO"), but be exact. */
+    char sym[2 * INST_SYMBOL_MAX + 3];
+    if (strpbrk(in->symbol, ",\"\r\n")) {
+        size_t n = 0;
+        sym[n++] = '"';
+        for (const char *p = in->symbol; *p; p++) {
+            if (*p == '"')
+                sym[n++] = '"';
+            sym[n++] = *p;
+        }
+        sym[n++] = '"';
+        sym[n] = '\0';
+    } else {
+        snprintf(sym, sizeof sym, "%s", in->symbol);
+    }
+    if (fprintf(f, "%s,%s,%s,%s,%s,%s,%s\n", ts, sym, ltp, qty, vol, bid, ask) < 0)
         return atp_err_set(err, ATP_EIO, name, 0, NULL, "write failed");
     return ATP_OK;
 }
