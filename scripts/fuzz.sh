@@ -19,7 +19,7 @@ for bin in "$build"/tests/fuzz_*; do
        "$work/corpus" "$root/tests/fuzz/$name" 2>"$work/log"; then
     echo "!! $name found a crash; see $work/ (log, crash-*)"; tail -30 "$work/log"; status=1
   else
-    grep -E "stat::number_of_executed_runs" "$work/log" || true
+    grep -E "stat::(number_of_executed_units|new_units_added)" "$work/log" || true
   fi
 done
 exit $status
