@@ -70,32 +70,21 @@ int bench_md(int argc, char **argv)
                                          {0, 0, 0, 0}};
     long n_inst = 50, n_ticks = 2000000;
     unsigned long long seed = 7;
-    int c;
-    char *end;
+    int c, rc = CLI_EXIT_OK;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while (rc == CLI_EXIT_OK && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'i':
-            n_inst = strtol(optarg, &end, 10);
-            if (*end || n_inst < 1 || n_inst > 50)
-                return cli_fail("bench md", "--instruments must be 1..50, not '%s'", optarg);
-            break;
-        case 'n':
-            n_ticks = strtol(optarg, &end, 10);
-            if (*end || n_ticks < 1000 || n_ticks > 100000000)
-                return cli_fail("bench md", "--ticks must be 1000..100000000, not '%s'", optarg);
-            break;
-        case 's':
-            seed = strtoull(optarg, &end, 10);
-            if (*end)
-                return cli_fail("bench md", "--seed must be an integer, not '%s'", optarg);
-            break;
+        case 'i': rc = cli_opt_long("bench md", "--instruments", optarg, 1, 50, &n_inst); break;
+        case 'n': rc = cli_opt_long("bench md", "--ticks", optarg, 1000, 100000000, &n_ticks); break;
+        case 's': rc = cli_opt_u64("bench md", "--seed", optarg, &seed); break;
         default: return cli_fail("bench md", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
+    if (rc != CLI_EXIT_OK)
+        return rc;
     struct cli_refdata rd;
-    int rc = cli_refdata_load("bench md", &rd, NULL);
+    rc = cli_refdata_load("bench md", &rd, NULL);
     if (rc)
         return rc;
     /* The first n_inst NSE equities of the master (the NIFTY 50 constituents). */

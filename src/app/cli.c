@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const struct cli_command commands[] = {
@@ -193,4 +194,55 @@ int cli_parse_kv(const char *text, char *name, size_t name_size, double *value)
     if (errno || *end != '\0' || end == eq + 1)
         return ATP_EINVAL;
     return ATP_OK;
+}
+
+int cli_opt_long(const char *cmd, const char *opt, const char *text, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max)
+        return cli_fail(cmd, "%s must be an integer %ld..%ld, not '%s'", opt, min, max, text);
+    *out = v;
+    return CLI_EXIT_OK;
+}
+
+int cli_opt_u64(const char *cmd, const char *opt, const char *text, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || end == text || *end || *text == '-' || *text == '+')
+        return cli_fail(cmd, "%s must be a non-negative integer, not '%s'", opt, text);
+    *out = v;
+    return CLI_EXIT_OK;
+}
+
+int cli_opt_double(const char *cmd, const char *opt, const char *text, double min, double max,
+                   double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !(v >= min && v <= max))
+        return cli_fail(cmd, "%s must be a number from %g to %g, not '%s'", opt, min, max, text);
+    *out = v;
+    return CLI_EXIT_OK;
+}
+
+int cli_opt_date(const char *cmd, const char *opt, const char *text, int64_t *ist_day)
+{
+    ts_ns t;
+    int date_only = 0;
+    if (ts_parse(text, strlen(text), &t, &date_only, NULL) != ATP_OK || !date_only)
+        return cli_fail(cmd, "%s must be a date YYYY-MM-DD, not '%s'", opt, text);
+    *ist_day = ts_ist_day(t);
+    return CLI_EXIT_OK;
+}
+
+int64_t cli_today_trading_day(const struct cal *cal)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return cal_trading_day(cal, (ts_ns)now.tv_sec * TS_NS_PER_SEC + now.tv_nsec);
 }

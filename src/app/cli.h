@@ -51,6 +51,18 @@ void cli_refdata_free(struct cli_refdata *rd);
 /* Parses "name=value" into a name buffer and a double (for --param). ATP_EINVAL when malformed. */
 int cli_parse_kv(const char *text, char *name, size_t name_size, double *value);
 
+/* Option values. Each returns CLI_EXIT_OK with *out set, or prints "atp CMD: OPT must be ..., not
+ * 'TEXT'" and returns CLI_EXIT_USAGE. */
+int cli_opt_long(const char *cmd, const char *opt, const char *text, long min, long max, long *out);
+int cli_opt_u64(const char *cmd, const char *opt, const char *text, unsigned long long *out);
+int cli_opt_double(const char *cmd, const char *opt, const char *text, double min, double max,
+                   double *out);
+/* A date YYYY-MM-DD, as an IST day number. */
+int cli_opt_date(const char *cmd, const char *opt, const char *text, int64_t *ist_day);
+
+/* The trading day of the wall clock's now (today's session, or the next one). */
+int64_t cli_today_trading_day(const struct cal *cal);
+
 /* Commands (one file each in src/app/). */
 int cmd_demo(int argc, char **argv);
 int cmd_candles(int argc, char **argv);

@@ -30,10 +30,8 @@ int cmd_calendar(int argc, char **argv)
         if (c == 'a') {
             at = optarg;
         } else if (c == 'd') {
-            char *end;
-            days = strtol(optarg, &end, 10);
-            if (*end || days < 0 || days > 3650)
-                return cli_fail("calendar", "--days must be an integer 0..3650, not '%s'", optarg);
+            if (cli_opt_long("calendar", "--days", optarg, 0, 3650, &days) != CLI_EXIT_OK)
+                return CLI_EXIT_USAGE;
         } else {
             return cli_fail("calendar", "unknown or incomplete option '%s'", argv[optind - 1]);
         }

@@ -31,13 +31,6 @@ static ts_ns wall_now(void)
     return (ts_ns)ts.tv_sec * TS_NS_PER_SEC + ts.tv_nsec;
 }
 
-static ts_ns real_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (ts_ns)ts.tv_sec * TS_NS_PER_SEC + ts.tv_nsec;
-}
-
 /* Indicator slots on the display timeframe, in column order. */
 enum { SL_SMA, SL_EMA, SL_RSI, SL_MACD, SL_BB, SL_VWAP, SL_ST, SL_COUNT };
 
@@ -157,35 +150,24 @@ int cmd_demo(int argc, char **argv)
     const char *symbols = default_symbols, *from = NULL, *tfname = "1m";
     double speed = 60, duration = 0;
     unsigned long long seed = 42;
-    int c;
-    char *end;
+    int c, rc = CLI_EXIT_OK;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while (rc == CLI_EXIT_OK && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 's': symbols = optarg; break;
         case 'f': from = optarg; break;
         case 't': tfname = optarg; break;
         case 'x':
-            speed = strtod(optarg, &end);
-            if (*end || !(speed >= PLAYER_SPEED_MIN && speed <= PLAYER_SPEED_MAX))
-                return cli_fail("demo", "--speed must be a number from %g to %g, not '%s'",
-                                PLAYER_SPEED_MIN, PLAYER_SPEED_MAX, optarg);
+            rc = cli_opt_double("demo", "--speed", optarg, PLAYER_SPEED_MIN, PLAYER_SPEED_MAX, &speed);
             break;
-        case 'r':
-            seed = strtoull(optarg, &end, 10);
-            if (*end || !*optarg)
-                return cli_fail("demo", "--seed must be a non-negative integer, not '%s'", optarg);
-            break;
-        case 'd':
-            duration = strtod(optarg, &end);
-            if (*end || !(duration > 0))
-                return cli_fail("demo", "--duration must be a positive number of seconds, not '%s'",
-                                optarg);
-            break;
+        case 'r': rc = cli_opt_u64("demo", "--seed", optarg, &seed); break;
+        case 'd': rc = cli_opt_double("demo", "--duration", optarg, 0.001, 1e9, &duration); break;
         default: return cli_fail("demo", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
+    if (rc != CLI_EXIT_OK)
+        return rc;
     if (optind < argc)
         return cli_fail("demo", "unexpected argument '%s'", argv[optind]);
 
@@ -195,23 +177,16 @@ int cmd_demo(int argc, char **argv)
     d.tty = isatty(STDOUT_FILENO);
     if (tf_parse(tfname, &d.tf) != ATP_OK)
         return cli_fail("demo", "--tf: unknown timeframe '%s' (1m 3m 5m 15m 30m 1h 1d)", tfname);
-    int rc = cli_refdata_load("demo", &d.rd, NULL);
+    int64_t from_day = 0;
+    if (from && (rc = cli_opt_date("demo", "--from", from, &from_day)) != CLI_EXIT_OK)
+        return rc;
+    rc = cli_refdata_load("demo", &d.rd, NULL);
     if (rc)
         return rc;
     struct atp_err err;
     atp_err_clear(&err);
-    int64_t from_day;
-    if (from) {
-        ts_ns t;
-        int date_only;
-        if (ts_parse(from, strlen(from), &t, &date_only, &err) != ATP_OK || !date_only) {
-            cli_refdata_free(&d.rd);
-            return cli_fail("demo", "--from must be a date YYYY-MM-DD, not '%s'", from);
-        }
-        from_day = ts_ist_day(t);
-    } else {
-        from_day = cal_trading_day(d.rd.cal, real_now());
-    }
+    if (!from)
+        from_day = cli_today_trading_day(d.rd.cal);
     if (symlist_parse(&d.syms, symbols, d.rd.reg, "--symbols", &err) != ATP_OK) {
         rc = cli_fail_err("demo", &err);
         goto out;

@@ -1,8 +1,6 @@
 /* atp simulate: write synthetic NSE ticks (the market simulator) to a tick CSV. */
 #include <getopt.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "app/cli.h"
 #include "app/symlist.h"
@@ -23,40 +21,31 @@ int cmd_simulate(int argc, char **argv)
     unsigned long long seed = 42;
     long days = 1;
     double rate = 0;
-    int c;
-    char *end;
+    int c, rc = CLI_EXIT_OK;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while (rc == CLI_EXIT_OK && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 's': symbols = optarg; break;
         case 'f': from = optarg; break;
         case 'o': out_path = optarg; break;
-        case 'r':
-            seed = strtoull(optarg, &end, 10);
-            if (*end || !*optarg || *optarg == '-')
-                return cli_fail("simulate", "--seed must be a non-negative integer, not '%s'", optarg);
-            break;
-        case 'd':
-            days = strtol(optarg, &end, 10);
-            if (*end || days < 1 || days > 3650)
-                return cli_fail("simulate", "--days must be an integer 1..3650, not '%s'", optarg);
-            break;
-        case 'n':
-            rate = strtod(optarg, &end);
-            if (*end || !(rate > 0 && rate <= 6000))
-                return cli_fail("simulate", "--ticks-per-min must be a number in (0, 6000], not '%s'",
-                                optarg);
-            break;
+        case 'r': rc = cli_opt_u64("simulate", "--seed", optarg, &seed); break;
+        case 'd': rc = cli_opt_long("simulate", "--days", optarg, 1, 3650, &days); break;
+        case 'n': rc = cli_opt_double("simulate", "--ticks-per-min", optarg, 0.001, 6000, &rate); break;
         default: return cli_fail("simulate", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
+    if (rc != CLI_EXIT_OK)
+        return rc;
     if (optind < argc)
         return cli_fail("simulate", "unexpected argument '%s'", argv[optind]);
     if (!symbols)
         return cli_fail("simulate", "--symbols S1,S2 is required");
+    int64_t from_day = 0;
+    if (from && (rc = cli_opt_date("simulate", "--from", from, &from_day)) != CLI_EXIT_OK)
+        return rc;
     struct cli_refdata rd;
-    int rc = cli_refdata_load("simulate", &rd, NULL);
+    rc = cli_refdata_load("simulate", &rd, NULL);
     if (rc)
         return rc;
     struct atp_err err;
@@ -64,20 +53,8 @@ int cmd_simulate(int argc, char **argv)
     struct symlist syms = {0};
     struct feed *feed = NULL;
     FILE *out = NULL;
-    int64_t from_day;
-    if (from) {
-        ts_ns t;
-        int date_only = 0;
-        if (ts_parse(from, strlen(from), &t, &date_only, &err) != ATP_OK || !date_only) {
-            rc = cli_fail("simulate", "--from must be a date YYYY-MM-DD, not '%s'", from);
-            goto done;
-        }
-        from_day = ts_ist_day(t);
-    } else {
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        from_day = cal_trading_day(rd.cal, (ts_ns)now.tv_sec * TS_NS_PER_SEC);
-    }
+    if (!from)
+        from_day = cli_today_trading_day(rd.cal);
     if (symlist_parse(&syms, symbols, rd.reg, "--symbols", &err) != ATP_OK) {
         rc = cli_fail_err("simulate", &err);
         goto done;

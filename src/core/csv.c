@@ -232,3 +232,20 @@ int csv_field_int(const struct csv_reader *r, int i, long long *out, struct atp_
     *out = neg ? (v ? -(long long)(v - 1) - 1 : 0) : (long long)v; /* no overflow at 2^63 */
     return ATP_OK;
 }
+
+int csv_read_header(struct csv_reader *r, const char *const *names, int n, int (*required)(int k),
+                    int *col, struct atp_err *err)
+{
+    int rc = csv_read_row(r, err);
+    if (rc == 0)
+        return atp_err_set(err, ATP_EPARSE, r->name, 0, NULL, "empty file: no header row");
+    if (rc < 0)
+        return rc;
+    for (int k = 0; k < n; k++) {
+        col[k] = csv_find_column(r, names[k]);
+        if (col[k] < 0 && required && required(k))
+            return atp_err_set(err, ATP_EPARSE, r->name, r->line, names[k],
+                               "required column '%s' is missing", names[k]);
+    }
+    return ATP_OK;
+}

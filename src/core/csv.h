@@ -44,6 +44,13 @@ void csv_reader_cleanup(struct csv_reader *r);
  * is '#' are skipped as comments. */
 int csv_read_row(struct csv_reader *r, struct atp_err *err);
 
+/* Reads the header row and maps each of the n names to its column index in col[] (-1 when
+ * absent, found like csv_find_column). required(k) says whether names[k] must be present (NULL:
+ * none is required). Returns ATP_OK; ATP_EPARSE with file and line for an empty file ("no header
+ * row") or a missing required column (err->field = its name); the reader's errors otherwise. */
+int csv_read_header(struct csv_reader *r, const char *const *names, int n, int (*required)(int k),
+                    int *col, struct atp_err *err);
+
 /* Index of the column whose header (current row) equals name, ASCII case-insensitively and
  * ignoring surrounding spaces; -1 when absent. */
 int csv_find_column(const struct csv_reader *r, const char *name);

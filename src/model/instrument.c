@@ -901,20 +901,9 @@ int instreg_load_csv_stream(struct instreg *reg, FILE *f, const char *name, stru
     csv_reader_init(&r, f, name);
     tx_begin(&tx, reg);
 
-    rc = csv_read_row(&r, err);
-    if (rc <= 0) {
-        if (rc == 0)
-            rc = atp_err_set(err, ATP_EPARSE, r.name, 0, NULL, "empty file: no header row");
+    rc = csv_read_header(&r, master_cols, COL_COUNT, is_required, col, err);
+    if (rc != ATP_OK)
         goto cleanup;
-    }
-    for (int k = 0; k < COL_COUNT; k++) {
-        col[k] = csv_find_column(&r, master_cols[k]);
-        if (col[k] < 0 && is_required(k)) {
-            rc = bad(&c, ATP_EPARSE, master_cols[k], "required column '%s' is missing",
-                     master_cols[k]);
-            goto cleanup;
-        }
-    }
     while ((rc = csv_read_row(&r, err)) == 1) {
         struct instrument in;
         if ((rc = master_row(&c, col, &in)) != ATP_OK)
@@ -1091,20 +1080,9 @@ int instreg_load_kite_csv_stream(struct instreg *reg, FILE *f, const char *name,
     csv_reader_init(&r, f, name);
     tx_begin(&tx, reg);
 
-    rc = csv_read_row(&r, err);
-    if (rc <= 0) {
-        if (rc == 0)
-            rc = atp_err_set(err, ATP_EPARSE, r.name, 0, NULL, "empty file: no header row");
+    rc = csv_read_header(&r, kite_cols, KC_COUNT, kite_required, col, err);
+    if (rc != ATP_OK)
         goto cleanup;
-    }
-    for (int k = 0; k < KC_COUNT; k++) {
-        col[k] = csv_find_column(&r, kite_cols[k]);
-        if (col[k] < 0 && kite_required(k)) {
-            rc = bad(&c, ATP_EPARSE, kite_cols[k], "required column '%s' is missing",
-                     kite_cols[k]);
-            goto cleanup;
-        }
-    }
     while ((rc = csv_read_row(&r, err)) == 1) {
         int skipped;
         if ((rc = kite_row(&c, &tx, col, &skipped)) != ATP_OK)
