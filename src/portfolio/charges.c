@@ -2,6 +2,7 @@
  * sources and the rate-file format in docs/charges.md). */
 #include "portfolio/charges.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
@@ -690,8 +691,8 @@ static int finish(const __int128 part[ITEM_COUNT], struct charges_breakdown *out
 int charges_indian(const struct charges_table *t, const struct charges_req *req,
                    struct charges_breakdown *out, struct atp_err *err)
 {
-    px_t turnover;
-    int venue, rc;
+    px_t turnover = 0;
+    int venue = VENUE_NSE, rc;
 
     atp_err_clear(err);
     if (!t)
@@ -711,6 +712,7 @@ int charges_indian(const struct charges_table *t, const struct charges_req *req,
         /* Never NULL: every key has a version from first_day on (checked at load). */
         const struct rate_entry *e =
             rate_on(t, key_of(venue, req->segment, item, req->side), req->ist_day);
+        assert(e);
         if (item == ITEM_GST) {
             /* GST base: the broker's and exchange's fees as they appear on the contract note
              * (already rounded); IPFT included, see docs/charges.md. */
@@ -729,8 +731,8 @@ int charges_indian(const struct charges_table *t, const struct charges_req *req,
 int charges_flat(charges_rate_t rate, const struct charges_req *req,
                  struct charges_breakdown *out, struct atp_err *err)
 {
-    px_t turnover;
-    int venue, rc;
+    px_t turnover = 0;
+    int venue = VENUE_NSE, rc;
 
     atp_err_clear(err);
     if (rate < 0 || rate > CHARGES_RATE_MAX)
