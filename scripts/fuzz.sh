@@ -14,8 +14,10 @@ for bin in "$build"/tests/fuzz_*; do
   name=$(basename "$bin")
   work="$build/fuzz-work/$name"
   mkdir -p "$work/corpus"
+  dict=()
+  [ -f "$root/tests/fuzz/$name.dict" ] && dict=(-dict="$root/tests/fuzz/$name.dict")
   echo "== $name (${seconds}s)"
-  if ! "$bin" -max_total_time="$seconds" -artifact_prefix="$work/" -print_final_stats=1 \
+  if ! "$bin" "${dict[@]}" -max_total_time="$seconds" -artifact_prefix="$work/" -print_final_stats=1 \
        "$work/corpus" "$root/tests/fuzz/$name" 2>"$work/log"; then
     echo "!! $name found a crash; see $work/ (log, crash-*)"; tail -30 "$work/log"; status=1
   else
