@@ -592,7 +592,8 @@ static const struct scenario scenarios[] = {
  "U5 REJECT REJECTED 0/10 01-10 10:00:00 \"market closed: 2026-01-10 is not a trading day\"\n"
  "U6 REJECT REJECTED 0/10 01-26 10:00:00 \"market closed: 2026-01-26 is not a trading day\"\n"},
 
-{"other rejections: no market price (none today), off tick, off lot, unknown instrument",
+{"other rejections: no market price (none today), off tick, off lot, unknown instrument; IOC "
+ "with no trade today",
  C_NOSQ, {
     TICK(D1(15, 0, 0), REL, R(2450), 100),
     SUB(D2(9, 20, 0), 1, REL, BUY, MARKET, 10, 0, 0),       /* yesterday's price does not count */
@@ -600,12 +601,15 @@ static const struct scenario scenarios[] = {
     SUB(D2(9, 20, 2), 3, NIF, BUY, LIMIT, 100, R(25990), 0),
     SUB(D2(9, 20, 3), 4, 99, BUY, LIMIT, 10, R(2440), 0),
     SUB(D2(9, 20, 4), 5, REL, BUY, SL_M, 10, 0, P(2460, 200)),
+    SUBX(D2(9, 20, 5), 6, REL, BUY, LIMIT, 10, R(2440), 0, IOC, MIS), /* accepted; nothing to meet */
  },
  "U1 REJECT REJECTED 0/10 01-06 09:20:00 \"no market price: RELIANCE has not traded in this session yet\"\n"
  "U2 REJECT REJECTED 0/10 01-06 09:20:01 \"limit_price: price 2440.03 is not a multiple of tick size 0.05\"\n"
  "U3 REJECT REJECTED 0/100 01-06 09:20:02 \"qty: quantity 100 is not a multiple of lot size 65\"\n"
  "U4 REJECT REJECTED 0/10 01-06 09:20:03 \"unknown instrument 99\"\n"
- "U5 REJECT REJECTED 0/10 01-06 09:20:04 \"trigger_price: price 2460.02 is not a multiple of tick size 0.05\"\n"},
+ "U5 REJECT REJECTED 0/10 01-06 09:20:04 \"trigger_price: price 2460.02 is not a multiple of tick size 0.05\"\n"
+ "U6 ACK_OPEN OPEN 0/10 01-06 09:20:05\n"
+ "U6 EXPIRE EXPIRED 0/10 01-06 09:20:05 \"IOC: no trade yet in this session\"\n"},
 
 {"end of day: resting orders expire at 15:30 keeping their fills; MIS cancelled at 15:20",
  C_PART10, {
@@ -635,6 +639,7 @@ static const struct scenario scenarios[] = {
     TIME(D1(15, 19, 59)),
     TIME(D1(15, 20, 0)),
     TIME(D1(15, 21, 0)),
+    TIME(D1(15, 0, 0)),                     /* time does not go back: nothing */
     TICK(D2(15, 20, 5), REL, R(2450), 100), /* fires first, then matches */
     SUBX(D2(15, 20, 10), 1, REL, BUY, LIMIT, 10, R(2440), 0, DAY, CNC),
     TIME(JAN(8, 10, 0, 0)),  /* Thursday: Tuesday's close, Wednesday's square-off */
@@ -1098,6 +1103,7 @@ Test(paper, config_is_checked)
     BAD(c.participation_ppm = -1, "participation_ppm");
     BAD(c.participation_ppm = PAPER_PPM + 1, "participation_ppm");
     BAD(c.latency_ns = -1, "latency_ns");
+    BAD(c.latency_ns = TS_NS_PER_DAY, "latency_ns");
     BAD(c.square_off_tod_ns = CAL_CLOSE_NS, "square_off_tod_ns");
     BAD(c.square_off_tod_ns = CAL_OPEN_NS, "square_off_tod_ns");
     BAD(c.capacity = 0, "capacity");

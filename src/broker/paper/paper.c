@@ -91,8 +91,9 @@ static int check_config(const struct paper_config *c, struct atp_err *err)
         return atp_err_set(err, ATP_EINVAL, NULL, 0, "participation_ppm",
                            "participation must be 0 (off) or 1..1000000 ppm (got %lld)",
                            (long long)c->participation_ppm);
-    if (c->latency_ns < 0)
-        return atp_err_set(err, ATP_EINVAL, NULL, 0, "latency_ns", "latency must be >= 0");
+    if (c->latency_ns < 0 || c->latency_ns >= TS_NS_PER_DAY)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "latency_ns",
+                           "latency must be >= 0 and under a day");
     if (c->square_off_tod_ns != PAPER_SQUARE_OFF_NONE &&
         (c->square_off_tod_ns <= CAL_OPEN_NS || c->square_off_tod_ns >= CAL_CLOSE_NS))
         return atp_err_set(err, ATP_EINVAL, NULL, 0, "square_off_tod_ns",

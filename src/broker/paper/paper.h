@@ -44,8 +44,8 @@ struct paper_config {
     int64_t participation_ppm; /* 0: fills are complete; else 1..PAPER_PPM, the share of each
                                   tick's volume our orders of that instrument may take together
                                   (100000 = 10%); default 0 */
-    ts_ns latency_ns;          /* >= 0: an order is matched no earlier than submit + latency;
-                                  default 0 */
+    ts_ns latency_ns;          /* 0 <= L < 1 day: an order is matched no earlier than
+                                  submit + L; default 0 */
     int wait_for_tick;         /* 1: never match at submission, even with latency 0: the order
                                   waits for the first tick at or after submit + latency ("next
                                   open" fills in bar backtests); default 0 */
