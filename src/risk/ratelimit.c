@@ -47,6 +47,11 @@ int risk_rate_resize(struct risk_rate *r, uint32_t cap)
 
 int risk_rate_allows(const struct risk_rate *r, ts_ns now, ts_ns window_ns, ts_ns *retry_at)
 {
+    if (r->cap == 0) { /* a ring whose init failed allows nothing */
+        if (retry_at)
+            *retry_at = INT64_MAX;
+        return 0;
+    }
     /* Fewer than cap actions ever recorded, or the cap-th newest (the oldest held) has left the
      * window: then at most cap - 1 of the held actions are inside it. */
     if (r->count < r->cap) {
@@ -70,6 +75,8 @@ int risk_rate_allows(const struct risk_rate *r, ts_ns now, ts_ns window_ns, ts_n
 
 void risk_rate_record(struct risk_rate *r, ts_ns now)
 {
+    if (r->cap == 0)
+        return; /* a ring whose init failed holds nothing */
     if (r->count > 0) {
         ts_ns newest = r->ts[(r->head + r->count - 1) % r->cap];
         if (now < newest)

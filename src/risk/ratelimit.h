@@ -28,11 +28,13 @@ int risk_rate_resize(struct risk_rate *r, uint32_t cap);
 /* Whether an action at now fits: fewer than cap recorded actions in the half-open window
  * (now - window_ns, now]. When it does not, *retry_at (may be NULL) is the first instant it would
  * (the oldest entry + window_ns); when it does, *retry_at = now. A now earlier than the oldest entry
- * (a clock going backwards) counts that entry as inside the window. Never changes r. */
+ * (a clock going backwards) counts that entry as inside the window. A ring with cap 0 (its init
+ * failed) allows nothing. Never changes r. */
 int risk_rate_allows(const struct risk_rate *r, ts_ns now, ts_ns window_ns, ts_ns *retry_at);
 
 /* Records an action at now, dropping the oldest entry when full. A now earlier than the newest entry
- * is recorded as the newest entry's time, which keeps the ring ordered and errs toward denying. */
+ * is recorded as the newest entry's time, which keeps the ring ordered and errs toward denying.
+ * A no-op on a ring with cap 0. */
 void risk_rate_record(struct risk_rate *r, ts_ns now);
 
 #endif

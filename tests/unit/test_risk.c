@@ -858,6 +858,8 @@ Test(ratelimit, ring)
 {
     struct risk_rate r;
     cr_assert_eq(risk_rate_init(&r, 0), ATP_EINVAL);
+    risk_rate_record(&r, 100); /* no-op, no crash */
+    cr_assert_not(risk_rate_allows(&r, 100, 1000, NULL));
     risk_rate_cleanup(&r);
     cr_assert_eq(risk_rate_init(&r, 3), ATP_OK);
     ts_ns retry;
