@@ -89,7 +89,7 @@ static int params_valid(const struct stops_params *p)
 }
 
 /* Level of one parameter (0 when off): below or above entry. */
-static int level(px_t entry_px, uint32_t ppm, px_t tick_size, int below, px_t *out)
+static int level_of(px_t entry_px, uint32_t ppm, px_t tick_size, int below, px_t *out)
 {
     *out = 0;
     if (ppm == 0)
@@ -105,9 +105,9 @@ static int levels_from_entry(struct entry *e, int64_t qty, px_t entry_px)
     const struct stops_params *p = &e->params;
     int is_long = qty > 0;
     px_t sl, tp, ts;
-    if (level(entry_px, p->stop_loss_ppm, e->tick_size, is_long, &sl) != ATP_OK ||
-        level(entry_px, p->take_profit_ppm, e->tick_size, !is_long, &tp) != ATP_OK ||
-        level(entry_px, p->trailing_ppm, e->tick_size, is_long, &ts) != ATP_OK)
+    if (level_of(entry_px, p->stop_loss_ppm, e->tick_size, is_long, &sl) != ATP_OK ||
+        level_of(entry_px, p->take_profit_ppm, e->tick_size, !is_long, &tp) != ATP_OK ||
+        level_of(entry_px, p->trailing_ppm, e->tick_size, is_long, &ts) != ATP_OK)
         return ATP_EOVERFLOW;
     e->sl = sl;
     e->tp = tp;
