@@ -2,6 +2,7 @@
  * sources and the rate-file format in docs/charges.md). */
 #include "portfolio/charges.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
@@ -268,6 +269,29 @@ static void format_day(int64_t day, char *buf, size_t size)
     snprintf(buf, size, "%04d-%02d-%02d", y, m, d);
 }
 
+/* A plain YYYY-MM-DD date in 1970..2200 as an IST day number. Parsed here rather than by
+ * ts_parse, which accepts times, offsets and epoch milliseconds that have no place in this column
+ * and works in nanoseconds that overflow past 2262. */
+static int parse_day(struct csv_field f, int64_t *day)
+{
+    if (f.len != 10 || f.ptr[4] != '-' || f.ptr[7] != '-')
+        return ATP_EPARSE;
+    int v[3] = {0, 0, 0}, part = 0;
+    for (size_t i = 0; i < 10; i++) {
+        if (i == 4 || i == 7) {
+            part++;
+            continue;
+        }
+        if (f.ptr[i] < '0' || f.ptr[i] > '9')
+            return ATP_EPARSE;
+        v[part] = v[part] * 10 + (f.ptr[i] - '0');
+    }
+    if (v[0] < 1970 || v[0] > 2200 || !ts_valid_date(v[0], v[1], v[2]))
+        return ATP_EPARSE;
+    *day = ts_days_from_civil(v[0], v[1], v[2]);
+    return ATP_OK;
+}
+
 static int read_header(struct loader *ld)
 {
     char s[48];
@@ -350,12 +374,9 @@ static int parse_row(struct loader *ld, struct row *row)
 
     /* effective_from: a date alone, taken as that IST day. */
     f = field(ld, COL_FROM);
-    ts_ns t;
-    int date_only = 0;
-    if (ts_parse(f.ptr, f.len, &t, &date_only, &e) != ATP_OK || !date_only)
-        return bad(ld, ATP_EPARSE, col_names[COL_FROM], "'%s' is not a date YYYY-MM-DD",
-                   shown(f, s, sizeof s));
-    row->e.from_day = ts_ist_day(t);
+    if (parse_day(f, &row->e.from_day) != ATP_OK)
+        return bad(ld, ATP_EPARSE, col_names[COL_FROM],
+                   "'%s' is not a date YYYY-MM-DD in 1970..2200", shown(f, s, sizeof s));
     if (ld->nrows > 0 && row->e.from_day < ld->last_day) {
         char prev[16];
         format_day(ld->last_day, prev, sizeof prev);
@@ -670,8 +691,8 @@ static int finish(const __int128 part[ITEM_COUNT], struct charges_breakdown *out
 int charges_indian(const struct charges_table *t, const struct charges_req *req,
                    struct charges_breakdown *out, struct atp_err *err)
 {
-    px_t turnover;
-    int venue, rc;
+    px_t turnover = 0;
+    int venue = VENUE_NSE, rc;
 
     atp_err_clear(err);
     if (!t)
@@ -691,6 +712,7 @@ int charges_indian(const struct charges_table *t, const struct charges_req *req,
         /* Never NULL: every key has a version from first_day on (checked at load). */
         const struct rate_entry *e =
             rate_on(t, key_of(venue, req->segment, item, req->side), req->ist_day);
+        assert(e);
         if (item == ITEM_GST) {
             /* GST base: the broker's and exchange's fees as they appear on the contract note
              * (already rounded); IPFT included, see docs/charges.md. */
@@ -709,8 +731,8 @@ int charges_indian(const struct charges_table *t, const struct charges_req *req,
 int charges_flat(charges_rate_t rate, const struct charges_req *req,
                  struct charges_breakdown *out, struct atp_err *err)
 {
-    px_t turnover;
-    int venue, rc;
+    px_t turnover = 0;
+    int venue = VENUE_NSE, rc;
 
     atp_err_clear(err);
     if (rate < 0 || rate > CHARGES_RATE_MAX)
