@@ -100,6 +100,11 @@ static struct order *find_key(const struct oms *o, const char *key)
     }
 }
 
+struct order *oms_find_key(const struct oms *o, const char *client_key)
+{
+    return client_key && client_key[0] ? find_key(o, client_key) : NULL;
+}
+
 static int insert_key(struct oms *o, uint32_t index)
 {
     if ((o->count + 1) * 2 > o->keys_cap) { /* grow to keep the load under 1/2 */

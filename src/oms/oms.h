@@ -30,6 +30,9 @@ void oms_free(struct oms *oms);
 int oms_create(struct oms *oms, const struct order_request *req, ts_ns now, struct order **out,
                struct atp_err *err);
 
+/* The order created with this client key, NULL when none (O(1)). */
+struct order *oms_find_key(const struct oms *oms, const char *client_key);
+
 /* The order with this id, NULL when unknown. */
 struct order *oms_get(struct oms *oms, uint64_t id);
 
