@@ -68,7 +68,7 @@ static int orb_init(void *state, const double *params, struct atp_ctx *ctx)
 
 /* Closes the instrument's position when it is square-off time at t or the position is from an
  * earlier day. Returns 1 when the position (or an open order) means no entry may follow. */
-static int square_off(struct orb_state *s, struct atp_ctx *ctx, int i, int64_t t)
+static int close_if_due(struct orb_state *s, struct atp_ctx *ctx, int i, int64_t t)
 {
     uint32_t in = atp_instrument(ctx, i);
     if (atp_open_orders(ctx, in) > 0)
@@ -132,12 +132,12 @@ static int orb_on_bar(void *state, struct atp_ctx *ctx, uint32_t instrument, enu
         o->range_bars++;
         if (bi_ist_time_of_day(end_t) >= s->range_end_ns)
             o->range_done = 1;
-        square_off(s, ctx, i, end_t); /* only a position from an earlier day */
+        close_if_due(s, ctx, i, end_t); /* only a position from an earlier day */
         return 0;
     }
     if (start >= s->range_end_ns && o->range_bars > 0)
         o->range_done = 1;
-    if (square_off(s, ctx, i, end_t) || bi_ist_time_of_day(end_t) >= s->square_off_ns)
+    if (close_if_due(s, ctx, i, end_t) || bi_ist_time_of_day(end_t) >= s->square_off_ns)
         return 0;
     if (!o->range_done || o->traded)
         return 0;
@@ -153,14 +153,14 @@ static int orb_on_tick(void *state, struct atp_ctx *ctx, const struct atp_tick *
     struct orb_state *s = state;
     int i = bi_inst_index(ctx, tick->instrument);
     if (i >= 0 && bi_ist_time_of_day(tick->ts_ns) >= s->square_off_ns)
-        square_off(s, ctx, i, tick->ts_ns);
+        close_if_due(s, ctx, i, tick->ts_ns);
     return 0;
 }
 
 static int orb_on_timer(void *state, struct atp_ctx *ctx, int64_t now_ns)
 {
     for (int i = 0; i < atp_instrument_count(ctx); i++)
-        square_off(state, ctx, i, now_ns);
+        close_if_due(state, ctx, i, now_ns);
     return 0;
 }
 
