@@ -33,6 +33,7 @@ struct strat {
     int n_inds;
     ts_ns timer_at;  /* INT64_MAX: none */
     int in_init;
+    int init_failed; /* init returned -1: the state was never set up, so it can never run */
     void *state;
 };
 
@@ -219,6 +220,7 @@ int strat_host_add(struct strat_host *h, const struct strat_config *cfg, uint64_
     rc = def->init ? def->init(s->state, s->params, &s->ctx) : 0;
     s->in_init = 0;
     if (rc != 0) {
+        s->init_failed = 1;
         if (!s->info.last_error[0])
             snprintf(s->info.last_error, sizeof s->info.last_error, "init failed");
         set_state(h, s, STRATEGY_PAUSED, s->info.last_error);
@@ -322,7 +324,9 @@ int strat_host_resume(struct strat_host *h, uint64_t id)
     struct strat *s = get(h, id);
     if (!s)
         return ATP_ENOTFOUND;
-    if (s->info.state == STRATEGY_STOPPED)
+    /* Resuming an instance whose init failed would run callbacks on a state init never set up
+     * (its parameters cannot change either); it stays paused with its reason. */
+    if (s->info.state == STRATEGY_STOPPED || s->init_failed)
         return ATP_ESTATE;
     s->info.last_error[0] = '\0';
     set_state(h, s, STRATEGY_RUNNING, "");

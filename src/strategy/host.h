@@ -90,7 +90,8 @@ void strat_host_on_fill(struct strat_host *h, uint64_t strategy_id, const struct
 void strat_host_on_time(struct strat_host *h, ts_ns now);
 
 /* Lifecycle. pause keeps the state; resume continues; stop calls the strategy's stop and is
- * final. ATP_ENOTFOUND for an unknown id, ATP_ESTATE for a stopped instance. */
+ * final. ATP_ENOTFOUND for an unknown id, ATP_ESTATE for a stopped instance (and, for resume, an
+ * instance whose init failed: it never got a valid state). */
 int strat_host_pause(struct strat_host *h, uint64_t id, const char *reason);
 int strat_host_resume(struct strat_host *h, uint64_t id);
 int strat_host_stop(struct strat_host *h, uint64_t id);
