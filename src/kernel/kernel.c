@@ -300,6 +300,9 @@ static void on_broker_fill(void *ctx, const struct fill *f)
     if (portfolio_apply_fill_product(k->pf, f, o->req.strategy_id, o->req.product, charges) !=
         ATP_OK)
         k->stats.oms_refusals++;
+    px_t mark = last_price(k, f->instrument_id); /* value the new position at the market now */
+    if (mark > 0)
+        portfolio_mark(k->pf, f->instrument_id, mark);
     struct kaccount *acct = account_of(k, f->account_id);
     if (acct)
         acct->net_qty[f->instrument_id] += f->side == ORDER_SIDE_BUY ? f->qty : -f->qty;
@@ -690,7 +693,7 @@ int kernel_strategy_add(struct kernel *k, const struct strat_config *cfg, uint64
                            (unsigned long long)cfg->account_id);
     struct risk_decision d;
     int running = strat_host_running(k->strategies, cfg->account_id, cfg->mode);
-    if (risk_check_strategy_start(k->risk, cfg->account_id, cfg->mode, running + 1, &d) != RISK_ALLOW)
+    if (risk_check_strategy_start(k->risk, cfg->account_id, cfg->mode, running, &d) != RISK_ALLOW)
         return atp_err_set(err, ATP_ERANGE, NULL, 0, NULL, "%s: %s", risk_reason_name(d.reason), d.msg);
     return strat_host_add(k->strategies, cfg, id_out, err);
 }

@@ -96,6 +96,7 @@ const char *risk_reason_name(enum risk_reason reason)
         [RISK_DENY_OPEN_ORDERS] = "OPEN_ORDERS",
         [RISK_DENY_RATE_LIMIT] = "RATE_LIMIT",
         [RISK_DENY_MAX_STRATEGIES] = "MAX_STRATEGIES",
+        [RISK_DENY_MIS_AFTER_CUTOFF] = "MIS_AFTER_CUTOFF",
     };
     return (unsigned)reason < RISK_REASON_COUNT ? names[reason] : "?";
 }
@@ -112,6 +113,7 @@ void risk_limits_default(struct risk_limits *out)
     out->orders_per_sec = 10;
     out->max_strategies = 5;
     out->max_loss = 0;
+    out->mis_cutoff_tod_ns = 15 * TS_NS_PER_HOUR + 20 * TS_NS_PER_MIN;
 }
 
 int risk_limits_validate(const struct risk_limits *lim, struct atp_err *err)
@@ -141,6 +143,9 @@ int risk_limits_validate(const struct risk_limits *lim, struct atp_err *err)
     if (lim->max_loss < 0)
         return atp_err_set(err, ATP_EINVAL, NULL, 0, "max_loss",
                            "max loss must be >= 0 rupees (0 = off)");
+    if (lim->mis_cutoff_tod_ns < 0 || lim->mis_cutoff_tod_ns >= TS_NS_PER_DAY)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "mis_cutoff_tod_ns",
+                           "the intraday cut-off is a time of day (0 = off)");
     return ATP_OK;
 }
 
@@ -624,6 +629,16 @@ enum risk_reason risk_check_order(struct risk_gate *gate, const struct risk_orde
         if ((r = check_state(gate, a, req->mode, out->is_exit, req, ctx->position_qty, out)) !=
             RISK_ALLOW)
             return r;
+
+        /* 1b. Intraday cut-off: no new MIS exposure after the square-off time. */
+        if (req->product == ORDER_PRODUCT_MIS && !out->is_exit && ms->lim.mis_cutoff_tod_ns > 0) {
+            ts_ns tod = ctx->now - ts_ist_midnight(ts_ist_day(ctx->now));
+            if (tod >= ms->lim.mis_cutoff_tod_ns)
+                return deny(out, RISK_DENY_MIS_AFTER_CUTOFF, ms->lim.mis_cutoff_tod_ns, tod,
+                            "intraday (MIS) entries are closed after %02d:%02d IST (square-off)",
+                            (int)(ms->lim.mis_cutoff_tod_ns / TS_NS_PER_HOUR),
+                            (int)(ms->lim.mis_cutoff_tod_ns / TS_NS_PER_MIN % 60));
+        }
 
         /* 2. Quantity: positive, whole lots. */
         struct atp_err err;

@@ -56,6 +56,10 @@ struct risk_limits {
     int32_t orders_per_sec;   /* place + modify + cancel in any 1 s window, 1..RISK_ORDERS_PER_SEC_MAX */
     int32_t max_strategies;   /* strategies running at once; 0 = off */
     px_t max_loss;            /* breach when net P&L <= -max_loss (> 0 rupees as px_t); 0 = off */
+    ts_ns mis_cutoff_tod_ns;  /* intraday (MIS) orders that are not exits are denied from this time
+                                 of day (offset from IST midnight) to midnight: after the broker's
+                                 square-off no new intraday position may open. 0 = off; default
+                                 15:20 (Zerodha equity square-off) */
 };
 
 /* Built-in defaults: band 10 % (1000 bps, NSE's dynamic F&O band), max order value Rs 25 lakh
@@ -154,6 +158,7 @@ enum risk_reason {
     RISK_DENY_OPEN_ORDERS,          /* limit = max open orders, actual = open orders with this one */
     RISK_DENY_RATE_LIMIT,           /* limit = orders/s, actual = actions in the window with this */
     RISK_DENY_MAX_STRATEGIES,       /* limit = max strategies, actual = running with the new one */
+    RISK_DENY_MIS_AFTER_CUTOFF,     /* limit = cut-off time of day (ns), actual = order time of day */
     RISK_REASON_COUNT
 };
 
