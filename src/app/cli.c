@@ -51,9 +51,26 @@ static const struct cli_command commands[] = {
      "usage: atp instruments [--search TEXT] [--broker B --token T] [--kite-instruments FILE]\n"
      "                       [--format text|json]\n",
      cmd_instruments},
+    {"backtest", "run a strategy over bar files: metrics, JSON, trades CSV, HTML report, sweeps",
+     "usage: atp backtest --data FILE [--data FILE ...] --strategy NAME [--param k=v ...]\n"
+     "                    [--symbol S] [--tf 1d] [--capital 100000] [--qty N | --sizing pct:10]\n"
+     "                    [--slippage 0.05%] [--commission 0.03% | --charges india|none]\n"
+     "                    [--fill next_open|close] [--from DATE] [--to DATE] [--product CNC|MIS|NRML]\n"
+     "                    [--stop-loss 1%] [--take-profit 2%] [--trailing-stop 0.5%]\n"
+     "                    [--json OUT.json] [--trades OUT.csv] [--report OUT.html]\n"
+     "                    [--sort sharpe] [--jobs N]\n"
+     "  Runs the strategy through the trading kernel on a simulated clock. --fill next_open (default):\n"
+     "  an order decided at a bar's close fills at the next bar's open; close: at that close.\n"
+     "  --param NAME=FROM:TO:STEP makes a grid: all runs in parallel, a table sorted by --sort;\n"
+     "  --json/--trades/--report then describe the best run. Strategies: atp strategies.\n",
+     cmd_backtest},
+    {"strategies", "list the built-in strategies and their parameters",
+     "usage: atp strategies\n", cmd_strategies},
     {"bench", "benchmarks (md: candle + indicator engine throughput and latency)",
      "usage: atp bench md [--instruments N] [--ticks N] [--seed N]\n"
-     "  Prints JSON: ticks/s through 7 timeframes x 5 indicators and p50/p99 per-tick latency.\n",
+     "       atp bench backtest [--bars N] [--ticks N] [--strategies N]\n"
+     "  md: JSON of ticks/s through 7 timeframes x 5 indicators and p50/p99 per-tick latency.\n"
+     "  backtest: sma_crossover bars/s, tick-to-fill latency, ticks/s with 5,000 strategies.\n",
      cmd_bench},
 };
 

@@ -72,5 +72,7 @@ int cmd_simulate(int argc, char **argv);
 int cmd_calendar(int argc, char **argv);
 int cmd_instruments(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_backtest(int argc, char **argv);
+int cmd_strategies(int argc, char **argv);
 
 #endif
