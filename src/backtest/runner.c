@@ -167,8 +167,10 @@ int bt_run(const struct bt_config *cfg, const struct bt_bar *bars, size_t n,
     size_t n_inst = instreg_count(cfg->reg);
     r.trips = atp_calloc(n_inst ? n_inst : 1, sizeof *r.trips);
     r.bars_seen = atp_calloc(n_inst ? n_inst : 1, sizeof *r.bars_seen);
+    /* Candles only where they are used: the source timeframe and the strategy's. */
     struct kernel_config kc = {.cal = cfg->cal, .reg = cfg->reg, .mode = TRADE_MODE_PAPER,
                                .run_id = 1, .charges = cfg->charges,
+                               .tf_mask = (1u << cfg->source_tf) | (1u << cfg->tf),
                                .fill_next_open = cfg->fill_next_open};
     struct paper_config pc;
     paper_config_default(&pc);
