@@ -788,3 +788,47 @@ int kernel_cancel(struct kernel *k, uint64_t account_id, uint64_t order_id, stru
     drain(k);
     return ATP_OK;
 }
+
+int kernel_modify(struct kernel *k, uint64_t account_id, uint64_t order_id, int64_t new_qty,
+                  px_t new_limit_price, px_t new_trigger_price, struct atp_err *err)
+{
+    struct order *o = oms_get(k->oms, order_id);
+    if (!o || o->req.account_id != account_id)
+        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "order_id", "no such order");
+    if (order_state_is_terminal(o->state))
+        return atp_err_set(err, ATP_ESTATE, NULL, 0, "order_id", "order is %s",
+                           order_state_name(o->state));
+    struct order_request next = o->req;
+    next.qty = new_qty;
+    next.limit_price = new_limit_price;
+    next.trigger_price = new_trigger_price;
+    const struct instrument *in = instreg_get(k->cfg.reg, next.instrument_id);
+    struct kaccount *acct = account_of(k, account_id);
+    struct risk_order_ctx rc = {
+        .action = RISK_ACTION_MODIFY, .req = &next, .instrument = in,
+        .last_price = last_price(k, next.instrument_id),
+        .position_qty = acct ? acct->net_qty[next.instrument_id] : 0,
+        .open_orders = oms_open_count(k->oms, account_id, 0, UINT32_MAX) - 1, .now = k->now};
+    pending_qty(k, account_id, next.instrument_id, &rc.pending_buy_qty, &rc.pending_sell_qty);
+    if (o->req.side == ORDER_SIDE_BUY) /* the order being modified is not its own pending qty */
+        rc.pending_buy_qty -= order_qty_remaining(o);
+    else
+        rc.pending_sell_qty -= order_qty_remaining(o);
+    struct risk_decision d;
+    if (risk_check_order(k->risk, &rc, &d) != RISK_ALLOW) {
+        deny_event(k, &next, d.reason, d.msg);
+        return atp_err_set(err, ATP_ERANGE, NULL, 0, NULL, "%s: %s", risk_reason_name(d.reason), d.msg);
+    }
+    if (o->state == ORDER_STATE_NEW) { /* still deferred, not at the broker: new terms go with it */
+        int v = order_request_validate(&next, err);
+        if (v == ATP_OK)
+            o->req = next;
+        return v;
+    }
+    if (!k->broker->ops->modify)
+        return atp_err_set(err, ATP_ESTATE, NULL, 0, NULL, "the broker cannot modify orders");
+    int r = k->broker->ops->modify(k->broker, order_id, new_qty, new_limit_price, new_trigger_price,
+                                   k->now, err);
+    drain(k);
+    return r;
+}

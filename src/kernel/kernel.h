@@ -94,6 +94,11 @@ void kernel_advance(struct kernel *k, ts_ns now);
 int kernel_place(struct kernel *k, const struct order_request *req, uint64_t *id_out,
                  struct atp_err *err);
 int kernel_cancel(struct kernel *k, uint64_t account_id, uint64_t order_id, struct atp_err *err);
+/* Modifies a working order (new total qty, limit and trigger prices) after the risk gate checks
+ * the new terms (MODIFY counts toward the rate limit). ATP_ENOTFOUND, ATP_ESTATE for a final
+ * order, ATP_ERANGE for a denial, or the broker's refusal (err names the field). */
+int kernel_modify(struct kernel *k, uint64_t account_id, uint64_t order_id, int64_t new_qty,
+                  px_t new_limit_price, px_t new_trigger_price, struct atp_err *err);
 
 /* A counter of orders refused by the gate and of internal inconsistencies (a broker event the OMS
  * refused): for tests and the status page. */

@@ -442,3 +442,76 @@ Test(kernel, no_new_intraday_exposure_after_the_square_off, .init = setup, .fini
     req.product = ORDER_PRODUCT_CNC; /* delivery is still open until 15:30 */
     cr_assert_eq(kernel_place(k, &req, &oid, &err), ATP_OK, "%s", err.msg);
 }
+
+Test(kernel, modify_and_cancel_working_orders, .init = setup, .fini = teardown)
+{
+    open_kernel(0, NULL);
+    uint32_t id = id_of("HDFCBANK");
+    struct tick t = tk("HDFCBANK", IST(2026, 1, 5, 11, 0, 0), PX_RUPEES(1000), 1);
+    kernel_on_tick(k, &t);
+    struct order_request req = {.account_id = 1, .mode = TRADE_MODE_PAPER, .instrument_id = id,
+                                .side = ORDER_SIDE_BUY, .type = ORDER_TYPE_LIMIT,
+                                .product = ORDER_PRODUCT_CNC, .validity = ORDER_VALIDITY_DAY, .qty = 2,
+                                .limit_price = PX_RUPEES(990)};
+    uint64_t a, b;
+    struct atp_err err;
+    cr_assert_eq(kernel_place(k, &req, &a, &err), ATP_OK, "%s", err.msg);
+    cr_assert_eq(kernel_place(k, &req, &b, &err), ATP_OK, "%s", err.msg);
+    cr_assert_eq(oms_get(kernel_oms(k), a)->state, ORDER_STATE_OPEN);
+    /* Off-tick new price: the gate refuses and nothing changes. */
+    cr_assert_eq(kernel_modify(k, 1, a, 2, 9950100, 0, &err), ATP_ERANGE);
+    cr_assert_eq(oms_get(kernel_oms(k), a)->req.limit_price, PX_RUPEES(990));
+    /* Raised to the market: it fills at once, at the limit-capped price. */
+    cr_assert_eq(kernel_modify(k, 1, a, 2, PX_RUPEES(1001), 0, &err), ATP_OK, "%s", err.msg);
+    cr_assert_eq(oms_get(kernel_oms(k), a)->state, ORDER_STATE_FILLED);
+    cr_assert_eq(kernel_cancel(k, 1, b, &err), ATP_OK, "%s", err.msg);
+    cr_assert_eq(oms_get(kernel_oms(k), b)->state, ORDER_STATE_CANCELLED);
+    cr_assert_eq(kernel_cancel(k, 1, b, &err), ATP_ESTATE, "a final order cannot be cancelled");
+    cr_assert_eq(kernel_cancel(k, 2, a, &err), ATP_ENOTFOUND, "another account's order is not found");
+}
+
+/* The gate holds under a strategy's pressure: with a position limit of 10 units, the account's
+ * position never exceeds it while five strategies keep trying to add. */
+Test(kernel_property, risk_limits_hold_under_strategies, .init = setup, .fini = teardown, .timeout = 120)
+{
+    open_kernel(0, NULL);
+    struct atp_err err;
+    struct risk_limits lim;
+    risk_limits_default(&lim);
+    lim.max_position_qty = 10;
+    cr_assert_eq(risk_set_limits(kernel_risk(k), 1, TRADE_MODE_PAPER, &lim, &err), ATP_OK);
+    static const char *syms[] = {"RELIANCE", "TCS"};
+    uint32_t ids[2] = {id_of("RELIANCE"), id_of("TCS")};
+    static const char *types[] = {"sma_crossover", "ema_crossover", "rsi_reversion",
+                                  "bollinger_breakout", "dca"};
+    enum tf tf = TF_1M;
+    for (int i = 0; i < 5; i++) {
+        struct strat_config sc = {.account_id = 1, .mode = TRADE_MODE_PAPER, .type = types[i],
+                                  .instruments = ids, .n_instruments = 2, .tfs = &tf, .n_tfs = 1,
+                                  .risk = {.qty = 4, .product = ORDER_PRODUCT_CNC}};
+        uint64_t sid;
+        cr_assert_eq(kernel_strategy_add(k, &sc, &sid, &err), ATP_OK, "%s", err.msg);
+    }
+    struct sim_params sp = {.seed = 3, .from_day = ts_days_from_civil(2026, 1, 5), .days = 2,
+                            .symbols = syms, .n_symbols = 2, .ticks_per_min = 30,
+                            .profiles_path = tu_root_path("data/sim_profiles.csv")};
+    struct feed *feed;
+    cr_assert_eq(sim_new(&sp, reg, cal, &feed, &err), ATP_OK, "%s", err.msg);
+    struct feed_item item;
+    while (feed_next(feed, &item, &err) == 1) {
+        kernel_on_tick(k, &item.tick);
+        for (int i = 0; i < 2; i++) {
+            int64_t net = 0;
+            struct portfolio_iter it;
+            struct portfolio_position p;
+            portfolio_iter_init(kernel_portfolio(k), 1, TRADE_MODE_PAPER, &it);
+            while (portfolio_iter_next(kernel_portfolio(k), &it, &p) == 1)
+                if (p.key.instrument_id == ids[i])
+                    net += p.qty;
+            cr_assert(net <= 10 && net >= -10, "position %lld within the limit", (long long)net);
+        }
+    }
+    feed_free(feed);
+    cr_assert_gt(logp->denied, 0, "the limit was tested");
+    cr_assert_gt(logp->fills, 0);
+}
