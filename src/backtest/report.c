@@ -250,7 +250,7 @@ static const char PAGE_CSS[] =
     "white-space:nowrap}\n"
     "thead th{color:var(--muted);font-weight:600;font-size:.8rem;border-bottom:1px solid "
     "var(--line)}\n"
-    "th:first-child,td.text{text-align:left}\n"
+    "th:first-child,th.text,td.text{text-align:left}\n"
     "table.metrics th{font-weight:normal;color:var(--muted)}\n"
     "table.metrics td{font-weight:600}\n"
     ".scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}\n"
@@ -520,7 +520,7 @@ static void write_trades(FILE *f, const struct backtest_result *r)
         return;
     }
     fputs("<div class=\"scroll\"><table class=\"trades\">\n<thead><tr><th>#</th>"
-          "<th>Symbol</th><th>Side</th><th>Qty</th><th>Entry (IST)</th><th>Entry price</th>"
+          "<th class=\"text\">Symbol</th><th class=\"text\">Side</th><th>Qty</th><th>Entry (IST)</th><th>Entry price</th>"
           "<th>Exit (IST)</th><th>Exit price</th><th>P&amp;L</th><th>P&amp;L %</th>"
           "<th>Charges</th><th>Bars</th></tr></thead>\n<tbody>\n",
           f);
