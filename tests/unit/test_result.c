@@ -405,6 +405,7 @@ Test(result_builder, init_copies_and_validates)
     struct atp_err err;
     cr_assert_eq(result_init(&r, &cfg, &err), ATP_OK);
     name[0] = sym[0] = pname[0] = 'X'; /* copies, not references */
+    cr_assert_eq(cfg.strategy[0] + cfg.symbols[0][0] + cfg.params[0].name[0], 3 * 'X');
     cr_assert_str_eq(r.strategy, "sma_cross");
     cr_assert_str_eq(r.symbols[0], "RELIANCE");
     cr_assert_str_eq(r.params[0].name, "fast");
