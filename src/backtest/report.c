@@ -164,7 +164,7 @@ static int read_library(const char *path, char **text, size_t *len, struct atp_e
                            "library: %s", strerror(e));
     }
     int rc = ATP_OK;
-    size_t cap = 256 * 1024, n = 0;
+    size_t cap = (size_t)256 * 1024, n = 0;
     char *buf = atp_malloc(cap + 1);
     if (!buf) {
         rc = atp_err_set(err, ATP_ENOMEM, path, 0, NULL, "out of memory reading the library");
@@ -250,7 +250,7 @@ static const char PAGE_CSS[] =
     "white-space:nowrap}\n"
     "thead th{color:var(--muted);font-weight:600;font-size:.8rem;border-bottom:1px solid "
     "var(--line)}\n"
-    "th:first-child,td.text{text-align:left}\n"
+    "th:first-child,th.text,td.text{text-align:left}\n"
     "table.metrics th{font-weight:normal;color:var(--muted)}\n"
     "table.metrics td{font-weight:600}\n"
     ".scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}\n"
@@ -369,7 +369,7 @@ static void metric_int(FILE *f, const char *label, int64_t v)
 
 static void write_header(FILE *f, const struct backtest_result *r)
 {
-    char a[64], b[64];
+    char a[64];
     fputs("<header>\n<h1>Backtest report: ", f);
     html_text(f, r->strategy);
     fputs("</h1>\n<dl class=\"run\">\n<div><dt>Strategy</dt><dd id=\"run-strategy\">", f);
@@ -394,6 +394,7 @@ static void write_header(FILE *f, const struct backtest_result *r)
     html_text(f, r->timeframe ? r->timeframe : DASH);
     fputs("</dd></div>\n<div><dt>Period (IST)</dt><dd id=\"run-period\">", f);
     if (r->has_period) {
+        char b[64];
         fmt_time(r->period_first, a, sizeof a);
         fmt_time(r->period_last, b, sizeof b);
         fprintf(f, "%s \xE2\x80\x93 %s", a, b); /* en dash */
@@ -520,7 +521,7 @@ static void write_trades(FILE *f, const struct backtest_result *r)
         return;
     }
     fputs("<div class=\"scroll\"><table class=\"trades\">\n<thead><tr><th>#</th>"
-          "<th>Symbol</th><th>Side</th><th>Qty</th><th>Entry (IST)</th><th>Entry price</th>"
+          "<th class=\"text\">Symbol</th><th class=\"text\">Side</th><th>Qty</th><th>Entry (IST)</th><th>Entry price</th>"
           "<th>Exit (IST)</th><th>Exit price</th><th>P&amp;L</th><th>P&amp;L %</th>"
           "<th>Charges</th><th>Bars</th></tr></thead>\n<tbody>\n",
           f);

@@ -327,7 +327,7 @@ static void jw_num(const struct jw *w, double v)
         return;
     }
     if (v == 0.0)
-        v = 0.0;
+        v = fabs(v); /* -0.0 prints as "-0" */
     fprintf(w->f, "%.15g", v);
 }
 

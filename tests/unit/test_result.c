@@ -395,7 +395,9 @@ Test(result_csv, quoting_and_empty)
 
 Test(result_builder, init_copies_and_validates)
 {
-    char name[] = "sma_cross", sym[] = "RELIANCE", pname[] = "fast";
+    /* inputs on the heap, freed before the result is read: copies, not references (ASan
+     * would see a use after free) */
+    char *name = strdup("sma_cross"), *sym = strdup("RELIANCE"), *pname = strdup("fast");
     const char *symbols[] = {sym};
     struct ind_param params[] = {{pname, 12.5}};
     struct result_config cfg = {.strategy = name, .params = params, .n_params = 1,
@@ -404,7 +406,9 @@ Test(result_builder, init_copies_and_validates)
     struct backtest_result r;
     struct atp_err err;
     cr_assert_eq(result_init(&r, &cfg, &err), ATP_OK);
-    name[0] = sym[0] = pname[0] = 'X'; /* copies, not references */
+    free(name);
+    free(sym);
+    free(pname);
     cr_assert_str_eq(r.strategy, "sma_cross");
     cr_assert_str_eq(r.symbols[0], "RELIANCE");
     cr_assert_str_eq(r.params[0].name, "fast");
