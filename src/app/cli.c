@@ -1,5 +1,7 @@
 #include "app/cli.h"
 
+#include "core/log.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -98,6 +100,9 @@ int cli_wants_help(int argc, char **argv)
 
 int cli_main(int argc, char **argv)
 {
+    const char *level = getenv("ATP_LOG_LEVEL"); /* debug, info, warn (default), error, off */
+    if (level && log_level_parse(level) >= 0)
+        log_set_level((enum log_level)log_level_parse(level));
     if (argc < 2) {
         print_help(stderr);
         return CLI_EXIT_USAGE;

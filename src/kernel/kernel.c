@@ -6,6 +6,7 @@
 
 #include "broker/paper/adapter.h"
 #include "core/alloc.h"
+#include "core/log.h"
 #include "md/feed/replay.h"
 #include "portfolio/stops.h"
 
@@ -285,6 +286,8 @@ static void on_broker_fill(void *ctx, const struct fill *f)
     const struct instrument *in = instreg_get(k->cfg.reg, f->instrument_id);
     if (!o || !in) {
         k->stats.oms_refusals++;
+        atp_log(LOG_WARN, "kernel", "fill %s for unknown order %llu dropped", f->fill_id,
+                (unsigned long long)f->order_id);
         return;
     }
     px_t charges = 0;
@@ -339,8 +342,13 @@ static void on_broker_order(void *ctx, const struct order *snap, enum order_even
         a.new_trigger_price = snap->req.trigger_price;
     }
     struct atp_err err;
+    atp_err_clear(&err);
     if (oms_apply(k->oms, o, ev, &a, &err) != ATP_OK) {
+        /* The broker reported what the state machine does not allow: keep our order as it is and
+         * say so; reconciliation (the broker issue) resolves it against the broker's book. */
         k->stats.oms_refusals++;
+        atp_log(LOG_WARN, "oms", "order %llu (%s): broker event %s refused: %s",
+                (unsigned long long)o->id, o->tag, order_event_name(ev), err.msg);
         return;
     }
     if (ev == ORDER_EV_REJECT || ev == ORDER_EV_CANCEL || ev == ORDER_EV_EXPIRE) {
