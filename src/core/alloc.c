@@ -1,5 +1,7 @@
 #include "core/alloc.h"
 
+#include "core/err.h"
+
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -84,4 +86,21 @@ long atp_alloc_live(void)
 void atp_alloc_fail_after(long n)
 {
     atomic_store(&fail_countdown, n);
+}
+
+int atp_array_reserve(void **arr, uint32_t *cap, size_t n, size_t elem)
+{
+    if (n <= *cap)
+        return ATP_OK;
+    if (n > UINT32_MAX / 4)
+        return ATP_ENOMEM;
+    size_t c = *cap ? *cap : 8;
+    while (c < n)
+        c *= 2;
+    void *p = atp_reallocarray(*arr, c, elem);
+    if (!p)
+        return ATP_ENOMEM;
+    *arr = p;
+    *cap = (uint32_t)c;
+    return ATP_OK;
 }

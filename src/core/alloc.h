@@ -4,6 +4,7 @@
 #define ATP_CORE_ALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Like malloc/calloc/realloc/free/strdup. Return NULL on failure (real or injected).
  * atp_free(NULL) is a no-op. calloc and reallocarray-style overflow is checked. */
@@ -13,6 +14,10 @@ void *atp_realloc(void *ptr, size_t size);
 void *atp_reallocarray(void *ptr, size_t count, size_t size);
 char *atp_strdup(const char *s);
 void atp_free(void *ptr);
+
+/* Grows the array *arr of *cap elements of elem bytes so it holds at least n (doubling from 8).
+ * ATP_OK, or ATP_ENOMEM with *arr and *cap unchanged (also when n would pass UINT32_MAX / 4). */
+int atp_array_reserve(void **arr, uint32_t *cap, size_t n, size_t elem);
 
 /* Number of live allocations made through this wrapper (for leak checks in tests). */
 long atp_alloc_live(void);

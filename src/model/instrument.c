@@ -10,6 +10,8 @@
  * place (no allocation, so the rollback itself cannot fail). */
 #include "model/instrument.h"
 
+#include "core/names.h"
+
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -60,12 +62,11 @@ const char *exchange_name(enum exchange e)
 
 int exchange_parse(const char *text, enum exchange *out)
 {
-    for (int i = 0; i < EXCH_COUNT; i++)
-        if (text && strcasecmp(text, exchange_names[i]) == 0) {
-            *out = (enum exchange)i;
-            return ATP_OK;
-        }
-    return ATP_EINVAL;
+    int i = names_index(exchange_names, EXCH_COUNT, text);
+    if (i < 0)
+        return ATP_EINVAL;
+    *out = (enum exchange)i;
+    return ATP_OK;
 }
 
 const char *inst_type_name(enum inst_type t)
@@ -75,12 +76,11 @@ const char *inst_type_name(enum inst_type t)
 
 int inst_type_parse(const char *text, enum inst_type *out)
 {
-    for (int i = 0; i < INST_TYPE_COUNT; i++)
-        if (text && strcasecmp(text, type_names[i]) == 0) {
-            *out = (enum inst_type)i;
-            return ATP_OK;
-        }
-    return ATP_EINVAL;
+    int i = names_index(type_names, INST_TYPE_COUNT, text);
+    if (i < 0)
+        return ATP_EINVAL;
+    *out = (enum inst_type)i;
+    return ATP_OK;
 }
 
 const char *broker_name(enum broker_id b)

@@ -1,6 +1,8 @@
 /* model/order: enum names, request and fill validation, the order's value helpers. */
 #include "model/order.h"
 
+#include "core/names.h"
+
 #include <string.h>
 #include <strings.h>
 
@@ -22,16 +24,6 @@ static const char *const state_names[ORDER_STATE_COUNT] = {
 };
 
 /* Index of text in names[0..count), or -1. */
-static int lookup(const char *const *names, int count, const char *text)
-{
-    if (!text)
-        return -1;
-    for (int i = 0; i < count; i++)
-        if (strcasecmp(text, names[i]) == 0)
-            return i;
-    return -1;
-}
-
 const char *order_side_name(enum order_side side)
 {
     return (unsigned)side < ORDER_SIDE_COUNT ? side_names[side] : "?";
@@ -39,7 +31,7 @@ const char *order_side_name(enum order_side side)
 
 int order_side_parse(const char *text, enum order_side *out)
 {
-    int i = lookup(side_names, ORDER_SIDE_COUNT, text);
+    int i = names_index(side_names, ORDER_SIDE_COUNT, text);
     if (i < 0)
         return ATP_EINVAL;
     *out = (enum order_side)i;
@@ -53,7 +45,7 @@ const char *order_type_name(enum order_type type)
 
 int order_type_parse(const char *text, enum order_type *out)
 {
-    int i = lookup(type_names, ORDER_TYPE_COUNT, text);
+    int i = names_index(type_names, ORDER_TYPE_COUNT, text);
     if (i < 0 && text && strcasecmp(text, "SL_M") == 0)
         i = ORDER_TYPE_SL_M;
     if (i < 0)
@@ -69,7 +61,7 @@ const char *order_product_name(enum order_product product)
 
 int order_product_parse(const char *text, enum order_product *out)
 {
-    int i = lookup(product_names, ORDER_PRODUCT_COUNT, text);
+    int i = names_index(product_names, ORDER_PRODUCT_COUNT, text);
     if (i < 0)
         return ATP_EINVAL;
     *out = (enum order_product)i;
@@ -83,7 +75,7 @@ const char *order_validity_name(enum order_validity validity)
 
 int order_validity_parse(const char *text, enum order_validity *out)
 {
-    int i = lookup(validity_names, ORDER_VALIDITY_COUNT, text);
+    int i = names_index(validity_names, ORDER_VALIDITY_COUNT, text);
     if (i < 0)
         return ATP_EINVAL;
     *out = (enum order_validity)i;
@@ -97,7 +89,7 @@ const char *trade_mode_name(enum trade_mode mode)
 
 int trade_mode_parse(const char *text, enum trade_mode *out)
 {
-    int i = lookup(mode_names, TRADE_MODE_COUNT, text);
+    int i = names_index(mode_names, TRADE_MODE_COUNT, text);
     if (i < 0)
         return ATP_EINVAL;
     *out = (enum trade_mode)i;
@@ -111,7 +103,7 @@ const char *order_state_name(enum order_state state)
 
 int order_state_parse(const char *text, enum order_state *out)
 {
-    int i = lookup(state_names, ORDER_STATE_COUNT, text);
+    int i = names_index(state_names, ORDER_STATE_COUNT, text);
     if (i < 0)
         return ATP_EINVAL;
     *out = (enum order_state)i;

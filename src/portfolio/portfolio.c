@@ -239,24 +239,6 @@ static int map_reserve(struct portfolio *pf, enum map_kind kind, size_t n, uint3
     return ATP_OK;
 }
 
-/* Grows *arr (of *cap elements of size elem) to hold n. */
-static int array_reserve(void **arr, uint32_t *cap, size_t n, size_t elem)
-{
-    if (n <= *cap)
-        return ATP_OK;
-    if (n > UINT32_MAX / 4)
-        return ATP_ENOMEM;
-    size_t c = *cap ? *cap : 8;
-    while (c < n)
-        c *= 2;
-    void *p = atp_reallocarray(*arr, c, elem);
-    if (!p)
-        return ATP_ENOMEM;
-    *arr = p;
-    *cap = (uint32_t)c;
-    return ATP_OK;
-}
-
 /* ---- lifecycle ------------------------------------------------------------------------------- */
 
 void portfolio_config_default(struct portfolio_config *cfg)
@@ -276,7 +258,7 @@ static int acct_open(struct portfolio *pf, uint64_t account_id, enum trade_mode 
     struct portfolio_key k = {.account_id = account_id, .mode = mode};
     if (map_find(pf, MAP_ACCT, &k) >= 0)
         return ATP_EEXIST;
-    if (array_reserve((void **)&pf->accts, &pf->acct_cap, (size_t)pf->acct_count + 1,
+    if (atp_array_reserve((void **)&pf->accts, &pf->acct_cap, (size_t)pf->acct_count + 1,
                       sizeof *pf->accts) != ATP_OK ||
         map_reserve(pf, MAP_ACCT, (size_t)pf->acct_count + 1, pf->acct_count) != ATP_OK)
         return ATP_ENOMEM;
@@ -378,9 +360,9 @@ int portfolio_account_open(struct portfolio *pf, uint64_t account_id, enum trade
 
 int portfolio_reserve(struct portfolio *pf, size_t positions)
 {
-    if (array_reserve((void **)&pf->pos, &pf->pos_cap, positions, sizeof *pf->pos) != ATP_OK ||
+    if (atp_array_reserve((void **)&pf->pos, &pf->pos_cap, positions, sizeof *pf->pos) != ATP_OK ||
         map_reserve(pf, MAP_POS, positions, pf->pos_count) != ATP_OK ||
-        array_reserve((void **)&pf->insts, &pf->inst_cap, positions, sizeof *pf->insts) != ATP_OK ||
+        atp_array_reserve((void **)&pf->insts, &pf->inst_cap, positions, sizeof *pf->insts) != ATP_OK ||
         map_reserve(pf, MAP_INST, positions, pf->inst_count) != ATP_OK)
         return ATP_ENOMEM;
     return ATP_OK;
@@ -562,9 +544,9 @@ int portfolio_apply_fill_product(struct portfolio *pf, const struct fill *f, uin
         /* a new key: make room first so that a failure leaves everything as it was */
         size_t need_pos = (size_t)pf->pos_count + 1;
         size_t need_inst = (size_t)pf->inst_count + (ii < 0);
-        if (array_reserve((void **)&pf->pos, &pf->pos_cap, need_pos, sizeof *pf->pos) != ATP_OK ||
+        if (atp_array_reserve((void **)&pf->pos, &pf->pos_cap, need_pos, sizeof *pf->pos) != ATP_OK ||
             map_reserve(pf, MAP_POS, need_pos, pf->pos_count) != ATP_OK ||
-            array_reserve((void **)&pf->insts, &pf->inst_cap, need_inst, sizeof *pf->insts) !=
+            atp_array_reserve((void **)&pf->insts, &pf->inst_cap, need_inst, sizeof *pf->insts) !=
                 ATP_OK ||
             map_reserve(pf, MAP_INST, need_inst, pf->inst_count) != ATP_OK)
             return ATP_ENOMEM;

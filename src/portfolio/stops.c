@@ -216,28 +216,11 @@ static void slot_put(uint32_t *slots, uint32_t cap, uint64_t h, uint32_t i)
     slots[s] = i + 1;
 }
 
-static int array_reserve(void **arr, uint32_t *cap, size_t n, size_t elem)
-{
-    if (n <= *cap)
-        return ATP_OK;
-    if (n > UINT32_MAX / 4)
-        return ATP_ENOMEM;
-    size_t c = *cap ? *cap : 8;
-    while (c < n)
-        c *= 2;
-    void *p = atp_reallocarray(*arr, c, elem);
-    if (!p)
-        return ATP_ENOMEM;
-    *arr = p;
-    *cap = (uint32_t)c;
-    return ATP_OK;
-}
-
 /* Index tables at load <= 1/2 for n entries and n instruments. */
 static int reserve(struct stops *st, size_t n)
 {
-    if (array_reserve((void **)&st->entries, &st->cap, n, sizeof *st->entries) != ATP_OK ||
-        array_reserve((void **)&st->insts, &st->inst_cap, n, sizeof *st->insts) != ATP_OK)
+    if (atp_array_reserve((void **)&st->entries, &st->cap, n, sizeof *st->entries) != ATP_OK ||
+        atp_array_reserve((void **)&st->insts, &st->inst_cap, n, sizeof *st->insts) != ATP_OK)
         return ATP_ENOMEM;
     size_t want = 16;
     while (want < 2 * n)
