@@ -139,6 +139,34 @@ static void pending_qty(struct kernel *k, uint64_t account_id, uint32_t instrume
     }
 }
 
+/* Margin share of an order's value by product, as the portfolio blocks it. */
+static int32_t margin_bps(enum order_product p)
+{
+    return p == ORDER_PRODUCT_CNC    ? PORTFOLIO_MARGIN_CNC_BPS_DEFAULT
+           : p == ORDER_PRODUCT_NRML ? PORTFOLIO_MARGIN_NRML_BPS_DEFAULT
+                                     : PORTFOLIO_MARGIN_MIS_BPS_DEFAULT;
+}
+
+/* The funds side of a risk check: what the account has (equity - margin used) and what its other
+ * working orders already need. */
+static void funds_of(struct kernel *k, const struct order_request *req, struct risk_order_ctx *rc)
+{
+    struct portfolio_summary s;
+    if (portfolio_account_summary(k->pf, req->account_id, req->mode, &s) != ATP_OK)
+        return;
+    rc->check_funds = 1;
+    rc->margin_bps = margin_bps(req->product);
+    rc->funds_available = s.margin_available;
+    for (struct order *o = oms_next_open(k->oms, NULL); o; o = oms_next_open(k->oms, o)) {
+        if (o->req.account_id != req->account_id)
+            continue;
+        px_t ref = o->req.limit_price ? o->req.limit_price
+                   : o->req.trigger_price ? o->req.trigger_price
+                                          : last_price(k, o->req.instrument_id);
+        rc->funds_reserved += ref * order_qty_remaining(o) / 10000 * margin_bps(o->req.product);
+    }
+}
+
 static void publish_position(struct kernel *k, const struct portfolio_key *key)
 {
     if (!bus_wanted(&k->bus, TOPIC_POSITION))
@@ -198,6 +226,7 @@ static int place(struct kernel *k, const struct order_request *req, int defer,
         .now = k->now,
     };
     pending_qty(k, req->account_id, req->instrument_id, &rc.pending_buy_qty, &rc.pending_sell_qty);
+    funds_of(k, req, &rc);
     struct risk_decision d;
     if (risk_check_order(k->risk, &rc, &d) != RISK_ALLOW) {
         deny_event(k, req, d.reason, d.msg);

@@ -97,6 +97,7 @@ const char *risk_reason_name(enum risk_reason reason)
         [RISK_DENY_RATE_LIMIT] = "RATE_LIMIT",
         [RISK_DENY_MAX_STRATEGIES] = "MAX_STRATEGIES",
         [RISK_DENY_MIS_AFTER_CUTOFF] = "MIS_AFTER_CUTOFF",
+        [RISK_DENY_INSUFFICIENT_FUNDS] = "INSUFFICIENT_FUNDS",
     };
     return (unsigned)reason < RISK_REASON_COUNT ? names[reason] : "?";
 }
@@ -493,29 +494,53 @@ static enum risk_reason check_band(const struct risk_order_ctx *ctx, const struc
                 req->type == ORDER_TYPE_SL ? "trigger price" : "last price", r);
 }
 
+/* The price an order's value is measured at: its limit, its trigger, or the last trade. */
+static px_t reference_price(const struct risk_order_ctx *ctx, const char **name)
+{
+    switch (ctx->req->type) {
+    case ORDER_TYPE_LIMIT:
+    case ORDER_TYPE_SL:
+        *name = "limit price";
+        return ctx->req->limit_price;
+    case ORDER_TYPE_SL_M:
+        *name = "trigger price";
+        return ctx->req->trigger_price;
+    default:
+        *name = "last price";
+        return ctx->last_price;
+    }
+}
+
+/* An entry must fit in the account's funds: it is rejected with the numbers, never shrunk. */
+static enum risk_reason check_funds(const struct risk_order_ctx *ctx, struct risk_decision *out)
+{
+    if (!ctx->check_funds || ctx->action != RISK_ACTION_PLACE || out->is_exit)
+        return RISK_ALLOW;
+    const char *ref_name;
+    px_t ref = reference_price(ctx, &ref_name), value;
+    if (ref <= 0)
+        return RISK_ALLOW; /* no price: the broker refuses a market order it cannot price */
+    if (px_mul_qty(ref, ctx->req->qty, &value) != ATP_OK)
+        value = PX_MAX / 2;
+    __int128 need = ((__int128)value * ctx->margin_bps + 9999) / 10000 + ctx->funds_reserved;
+    if (need <= ctx->funds_available)
+        return RISK_ALLOW;
+    px_t needed = need > PX_MAX ? PX_MAX : (px_t)need;
+    char a[PX_STR_MAX], n[PX_STR_MAX];
+    px_format_fixed(ctx->funds_available, 2, a, sizeof a);
+    px_format_fixed(needed, 2, n, sizeof n);
+    return deny(out, RISK_DENY_INSUFFICIENT_FUNDS, ctx->funds_available, needed,
+                "insufficient funds: the order needs %s (with working orders), %s available", n, a);
+}
+
 static enum risk_reason check_value(const struct risk_order_ctx *ctx, const struct mode_state *ms,
                                     struct risk_decision *out)
 {
     const struct order_request *req = ctx->req;
     if (ms->lim.max_order_value == 0)
         return RISK_ALLOW;
-    px_t ref;
     const char *ref_name;
-    switch (req->type) {
-    case ORDER_TYPE_LIMIT:
-    case ORDER_TYPE_SL:
-        ref = req->limit_price;
-        ref_name = "limit price";
-        break;
-    case ORDER_TYPE_SL_M:
-        ref = req->trigger_price;
-        ref_name = "trigger price";
-        break;
-    default:
-        ref = ctx->last_price;
-        ref_name = "last price";
-        break;
-    }
+    px_t ref = reference_price(ctx, &ref_name);
     if (ref <= 0)
         return deny(out, RISK_DENY_PRICE_UNKNOWN, ms->lim.max_order_value, 0,
                     "order value unknown: %s order and no last price", order_type_name(req->type));
@@ -667,6 +692,8 @@ enum risk_reason risk_check_order(struct risk_gate *gate, const struct risk_orde
         if ((r = check_band(ctx, ms, out)) != RISK_ALLOW)
             return r;
         if ((r = check_value(ctx, ms, out)) != RISK_ALLOW)
+            return r;
+        if ((r = check_funds(ctx, out)) != RISK_ALLOW)
             return r;
         if ((r = check_position(ctx, ms, out)) != RISK_ALLOW)
             return r;

@@ -159,6 +159,7 @@ enum risk_reason {
     RISK_DENY_RATE_LIMIT,           /* limit = orders/s, actual = actions in the window with this */
     RISK_DENY_MAX_STRATEGIES,       /* limit = max strategies, actual = running with the new one */
     RISK_DENY_MIS_AFTER_CUTOFF,     /* limit = cut-off time of day (ns), actual = order time of day */
+    RISK_DENY_INSUFFICIENT_FUNDS,   /* limit = funds available, actual = needed with this order */
     RISK_REASON_COUNT
 };
 
@@ -195,6 +196,13 @@ struct risk_order_ctx {
     int32_t open_orders;     /* the account's working orders in this mode (all instruments),
                                 excluding this one */
     ts_ns now;               /* time of the action, for the rate window */
+    /* Funds (PLACE of an order that is not an exit, when check_funds is set): the order needs
+     * margin_bps of its value (qty x reference price) on top of funds_reserved (what the
+     * account's other working entries need) within funds_available (equity - margin used). */
+    int check_funds;
+    int32_t margin_bps;      /* 10000 = the full value (delivery), 2000 = 20% (intraday) */
+    px_t funds_available;
+    px_t funds_reserved;
 };
 
 /* 1 when an order of side and qty is an exit: qty > 0 and it moves the position toward zero

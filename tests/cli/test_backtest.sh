@@ -49,6 +49,12 @@ awk 'NR > 1 { v = $(NF); if (NR > 2 && v > prev + 1e-9) bad = 1; prev = v } END 
 "$ATP" backtest --data $D/daily.csv --symbol RELIANCE --strategy ema_crossover --qty 5 --json "$TMP/d2.json" >/dev/null
 cmp -s "$TMP/d1.json" "$TMP/d2.json" && ok || bad "same input, same output"
 
+# An entry needing more cash than the account has is rejected with a reason, not shrunk:
+# 1000 shares at 1301 need 13,01,000 against 1,00,000 of capital.
+expect_status "insufficient funds" 0 "$ATP" backtest --data $D/cross.csv --symbol TCS --strategy sma_crossover --param fast=2 --param slow=3 --qty 1000 --json "$TMP/r5.json"
+grep -q '"trades": 0,' "$TMP/r5.json" && ok || bad "no trade when the funds do not allow it"
+grep -q '"final_equity": 100000,' "$TMP/r5.json" && ok || bad "equity untouched"
+
 # Bad input.
 expect_status "unknown strategy" 2 "$ATP" backtest --data $D/cross.csv --strategy nosuch
 expect_err_contains "unknown strategy named" "nosuch"

@@ -515,3 +515,24 @@ Test(kernel_property, risk_limits_hold_under_strategies, .init = setup, .fini = 
     cr_assert_gt(logp->denied, 0, "the limit was tested");
     cr_assert_gt(logp->fills, 0);
 }
+
+Test(kernel, an_entry_beyond_the_funds_is_rejected_not_shrunk, .init = setup, .fini = teardown)
+{
+    open_kernel(0, NULL); /* 10,00,000 rupees */
+    uint32_t id = id_of("LT");
+    struct tick t = tk("LT", IST(2026, 1, 5, 10, 0, 0), PX_RUPEES(4000), 1);
+    kernel_on_tick(k, &t);
+    struct order_request req = {.account_id = 1, .mode = TRADE_MODE_PAPER, .instrument_id = id,
+                                .side = ORDER_SIDE_BUY, .type = ORDER_TYPE_LIMIT,
+                                .product = ORDER_PRODUCT_CNC, .validity = ORDER_VALIDITY_DAY, .qty = 200,
+                                .limit_price = PX_RUPEES(3990)};
+    uint64_t a;
+    struct atp_err err;
+    cr_assert_eq(kernel_place(k, &req, &a, &err), ATP_OK, "7,98,000 fits: %s", err.msg);
+    req.qty = 60; /* 2,39,400 more: with the resting 7,98,000 it passes 10,00,000 */
+    cr_assert_eq(kernel_place(k, &req, &a, &err), ATP_ERANGE);
+    cr_assert(strstr(err.msg, "INSUFFICIENT_FUNDS"), "%s", err.msg);
+    /* Intraday needs 20%: the same 60 shares as MIS fit. */
+    req.product = ORDER_PRODUCT_MIS;
+    cr_assert_eq(kernel_place(k, &req, &a, &err), ATP_OK, "%s", err.msg);
+}
