@@ -14,6 +14,7 @@
 
 #include "app/cli.h"
 #include "backtest/runner.h"
+#include "broker/paper/adapter.h"
 #include "bench.h"
 #include "core/alloc.h"
 #include "core/rng.h"
@@ -119,7 +120,7 @@ int bench_backtest(int argc, char **argv)
 
     /* 2. Tick -> order -> risk -> OMS -> paper fill, in process. */
     struct kernel_config kc = {.cal = rd.cal, .reg = rd.reg, .mode = TRADE_MODE_PAPER, .run_id = 2};
-    if (kernel_open_paper(&kc, NULL, &k, &err) != ATP_OK || kernel_account_open(k, 1, PX_RUPEES(1000000000), &err) != ATP_OK) {
+    if (paper_kernel_open(&kc, NULL, &k, &err) != ATP_OK || kernel_account_open(k, 1, PX_RUPEES(1000000000), &err) != ATP_OK) {
         rc = cli_fail_err("bench backtest", &err);
         goto out;
     }
@@ -172,7 +173,7 @@ int bench_backtest(int argc, char **argv)
     long nt = 0;
     while (nt < n_ticks && feed_next(feed, &item, &err) == 1)
         ticks[nt++] = item.tick;
-    if (kernel_open_paper(&kc, NULL, &k, &err) != ATP_OK) {
+    if (paper_kernel_open(&kc, NULL, &k, &err) != ATP_OK) {
         rc = cli_fail_err("bench backtest", &err);
         goto out;
     }

@@ -1,4 +1,5 @@
 #include "backtest/runner.h"
+#include "broker/paper/adapter.h"
 
 #include <string.h>
 
@@ -181,7 +182,7 @@ int bt_run(const struct bt_config *cfg, const struct bt_bar *bars, size_t n,
         rc = atp_err_set(err, ATP_ENOMEM, NULL, 0, NULL, "out of memory");
         goto done;
     }
-    if ((rc = kernel_open_paper(&kc, &pc, &r.k, err)) != ATP_OK)
+    if ((rc = paper_kernel_open(&kc, &pc, &r.k, err)) != ATP_OK)
         goto done;
     bus_subscribe(kernel_bus(r.k), TOPIC_FILL, on_event, &r);
     bus_subscribe(kernel_bus(r.k), TOPIC_BAR_COMPLETE, on_event, &r);

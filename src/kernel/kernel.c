@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "broker/paper/adapter.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "md/feed/replay.h"
@@ -652,25 +651,6 @@ void kernel_free(struct kernel *k)
     atp_free(k->queue.v);
     atp_free(k->deferred.v);
     atp_free(k);
-}
-
-struct paper_open_arg {
-    const struct paper_config *paper;
-    const struct kernel_config *cfg;
-};
-
-static int open_paper(void *arg, const struct broker_events *events, struct broker **out,
-                      struct atp_err *err)
-{
-    const struct paper_open_arg *a = arg;
-    return paper_broker_open(a->paper, a->cfg->reg, a->cfg->cal, events, out, err);
-}
-
-int kernel_open_paper(const struct kernel_config *cfg, const struct paper_config *paper,
-                      struct kernel **out, struct atp_err *err)
-{
-    struct paper_open_arg a = {paper, cfg};
-    return kernel_new(cfg, open_paper, &a, out, err);
 }
 
 struct bus *kernel_bus(struct kernel *k) { return &k->bus; }

@@ -20,7 +20,6 @@
 #include <stdint.h>
 
 #include "broker/broker.h"
-#include "broker/paper/paper.h"
 #include "core/cal.h"
 #include "core/err.h"
 #include "kernel/bus.h"
@@ -55,10 +54,6 @@ typedef int (*kernel_broker_open_fn)(void *arg, const struct broker_events *even
 int kernel_new(const struct kernel_config *cfg, kernel_broker_open_fn open_broker, void *arg,
                struct kernel **out, struct atp_err *err);
 void kernel_free(struct kernel *k);
-
-/* kernel_new with the paper broker (paper NULL: its defaults). */
-int kernel_open_paper(const struct kernel_config *cfg, const struct paper_config *paper,
-                      struct kernel **out, struct atp_err *err);
 
 struct bus *kernel_bus(struct kernel *k);
 struct md_engine *kernel_md(struct kernel *k);

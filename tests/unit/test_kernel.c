@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "broker/paper/adapter.h"
 #include "kernel/kernel.h"
 #include "md/feed.h"
 #include "md/feed/sim.h"
@@ -89,7 +90,7 @@ static void open_kernel(int next_open, const struct charges_model *cm)
     struct kernel_config kc = {.cal = cal, .reg = reg, .mode = TRADE_MODE_PAPER, .run_id = 7,
                                .charges = cm, .fill_next_open = next_open};
     struct atp_err err;
-    cr_assert_eq(kernel_open_paper(&kc, NULL, &k, &err), ATP_OK, "%s", err.msg);
+    cr_assert_eq(paper_kernel_open(&kc, NULL, &k, &err), ATP_OK, "%s", err.msg);
     for (int t = 0; t < TOPIC_COUNT; t++)
         cr_assert_eq(bus_subscribe(kernel_bus(k), (enum topic)t, on_event, NULL), ATP_OK);
     cr_assert_eq(kernel_account_open(k, 1, PX_RUPEES(1000000), &err), ATP_OK, "%s", err.msg);

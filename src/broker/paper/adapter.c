@@ -90,3 +90,22 @@ struct paper_broker *paper_broker_of(struct broker *b)
 {
     return b && b->ops == &paper_ops ? pb_of(b) : NULL;
 }
+
+struct paper_open_arg {
+    const struct paper_config *paper;
+    const struct kernel_config *cfg;
+};
+
+static int open_paper(void *arg, const struct broker_events *events, struct broker **out,
+                      struct atp_err *err)
+{
+    const struct paper_open_arg *a = arg;
+    return paper_broker_open(a->paper, a->cfg->reg, a->cfg->cal, events, out, err);
+}
+
+int paper_kernel_open(const struct kernel_config *cfg, const struct paper_config *paper,
+                      struct kernel **out, struct atp_err *err)
+{
+    struct paper_open_arg a = {paper, cfg};
+    return kernel_new(cfg, open_paper, &a, out, err);
+}
