@@ -69,6 +69,13 @@ int cal_load(struct cal *cal, const char *path, struct atp_err *err)
     FILE *f = fopen(path, "r");
     if (!f)
         return atp_err_set(err, ATP_EIO, path, 0, NULL, "cannot open holiday file");
+    int rc = cal_load_stream(cal, f, path, err);
+    fclose(f);
+    return rc;
+}
+
+int cal_load_stream(struct cal *cal, FILE *f, const char *path, struct atp_err *err)
+{
     struct csv_reader r;
     csv_reader_init(&r, f, path);
     int rc, first = 1;
@@ -97,7 +104,6 @@ int cal_load(struct cal *cal, const char *path, struct atp_err *err)
         }
     }
     csv_reader_cleanup(&r);
-    fclose(f);
     return rc < 0 ? rc : ATP_OK;
 }
 

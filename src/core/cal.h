@@ -6,6 +6,7 @@
 #define ATP_CORE_CAL_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/err.h"
 #include "core/ts.h"
@@ -33,6 +34,8 @@ void cal_free(struct cal *cal);
 /* Loads holidays from a CSV file: header "date,description", dates YYYY-MM-DD, '#' comments.
  * Adds to what is already there. ATP_EIO / ATP_EPARSE with file and line in err. */
 int cal_load(struct cal *cal, const char *path, struct atp_err *err);
+/* The same from an open stream (not closed); path names it in messages. */
+int cal_load_stream(struct cal *cal, FILE *f, const char *path, struct atp_err *err);
 
 /* Adds one holiday (an IST day number, see ts_ist_day). ATP_ENOMEM on failure. */
 int cal_add_holiday(struct cal *cal, int64_t ist_day);

@@ -92,12 +92,23 @@ static void profile_derive(const struct instrument *in, const struct sim_profile
 
 /* Reads the profiles file once, validating every row, and fills profs[i] for each instrument
  * listed, or derived from its listed underlying (the others keep what they had). */
+static int load_profiles_stream(FILE *f, const char *path, const struct instrument *const *ins,
+                                struct sim_profile *profs, size_t n, struct atp_err *err);
+
 static int load_profiles(const char *path, const struct instrument *const *ins,
                          struct sim_profile *profs, size_t n, struct atp_err *err)
 {
     FILE *f = fopen(path, "r");
     if (!f)
         return atp_err_set(err, ATP_EIO, path, 0, NULL, "cannot open simulator profiles");
+    int rc = load_profiles_stream(f, path, ins, profs, n, err);
+    fclose(f);
+    return rc;
+}
+
+static int load_profiles_stream(FILE *f, const char *path, const struct instrument *const *ins,
+                                struct sim_profile *profs, size_t n, struct atp_err *err)
+{
     struct csv_reader r;
     csv_reader_init(&r, f, path);
     unsigned char *direct = atp_calloc(n ? n : 1, 1);
@@ -159,8 +170,14 @@ static int load_profiles(const char *path, const struct instrument *const *ins,
 cleanup:
     atp_free(direct);
     csv_reader_cleanup(&r);
-    fclose(f);
     return rc < 0 ? rc : ATP_OK;
+}
+
+int sim_profile_lookup_stream(FILE *f, const char *name, const struct instrument *in,
+                              struct sim_profile *out, struct atp_err *err)
+{
+    profile_default(in, out);
+    return load_profiles_stream(f, name, &in, out, 1, err);
 }
 
 int sim_profile_lookup(const char *path, const struct instrument *in, struct sim_profile *out,

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/cal.h"
 #include "md/feed.h"
@@ -63,6 +64,9 @@ struct sim_profile {
  * errors (ATP_EIO, ATP_EPARSE/ATP_EINVAL naming file, line and field). path may be NULL. */
 int sim_profile_lookup(const char *path, const struct instrument *in, struct sim_profile *out,
                        struct atp_err *err);
+/* The same over an open profiles stream (not closed); name is used in messages. */
+int sim_profile_lookup_stream(FILE *f, const char *name, const struct instrument *in,
+                              struct sim_profile *out, struct atp_err *err);
 
 /* Creates the simulator feed. reg and cal must outlive the feed; the parameters are copied.
  * Errors: ATP_EINVAL (field named: days < 0, no symbols, a duplicate symbol, a rate out of
