@@ -178,10 +178,15 @@ static void publish_position(struct kernel *k, const struct portfolio_key *key)
     bus_publish(&k->bus, TOPIC_POSITION, &ev);
 }
 
-/* Reports each account's net P&L to the loss monitor. */
+/* Reports each account's net P&L to the loss monitor (accounts with a loss limit only: the
+ * summary is the costly part, and without a limit nobody reads it). */
 static void check_losses(struct kernel *k)
 {
     for (size_t i = 0; i < k->n_accounts; i++) {
+        struct risk_loss_status ls;
+        if (risk_loss_status(k->risk, k->accounts[i].id, k->cfg.mode, &ls) != ATP_OK ||
+            (ls.max_loss == 0 && !ls.breached))
+            continue;
         struct portfolio_summary s;
         if (portfolio_account_summary(k->pf, k->accounts[i].id, k->cfg.mode, &s) == ATP_OK)
             risk_on_pnl(k->risk, k->accounts[i].id, k->cfg.mode, s.net_pnl, k->now);
@@ -729,8 +734,10 @@ void kernel_advance(struct kernel *k, ts_ns now)
 }
 
 /* What every price print does apart from candles: the broker matches, deferred orders go out at
- * this price, positions are marked and protective stops checked. */
-static void on_price(struct kernel *k, const struct tick *t)
+ * this price, positions are marked (when `mark`) and protective stops checked. A bar's inner path
+ * ticks skip the mark: fills mark at their own price, stops read the tick, and the loss monitor
+ * and the equity curve look after the bar, so only the close's mark is ever read. */
+static void on_price(struct kernel *k, const struct tick *t, int mark)
 {
     kernel_advance(k, t->ts);
     if (k->broker->ops->on_tick)
@@ -740,7 +747,8 @@ static void on_price(struct kernel *k, const struct tick *t)
     while (queue_pop(&k->deferred, &a))
         queue_push(&k->queue, a);
     drain(k);
-    portfolio_mark(k->pf, t->instrument_id, t->ltp);
+    if (mark)
+        portfolio_mark(k->pf, t->instrument_id, t->ltp);
     stops_on_tick(k->stops, t, on_stop_exit, k);
     drain(k);
 }
@@ -748,7 +756,7 @@ static void on_price(struct kernel *k, const struct tick *t)
 void kernel_on_tick(struct kernel *k, const struct tick *t)
 {
     k->stats.ticks++;
-    on_price(k, t);
+    on_price(k, t, 1);
     md_engine_on_tick(k->md, t);
     strat_host_on_tick(k->strategies, t);
     if (bus_wanted(&k->bus, TOPIC_TICK))
@@ -763,7 +771,7 @@ void kernel_on_bar(struct kernel *k, uint32_t instrument_id, enum tf tf, const s
     struct tick path[4];
     replay_expand_bar(bar, tf, instrument_id, path);
     for (int i = 0; i < 4; i++) {
-        on_price(k, &path[i]);
+        on_price(k, &path[i], i == 3);
         strat_host_on_tick(k->strategies, &path[i]);
     }
     md_engine_on_bar(k->md, instrument_id, tf, bar);
