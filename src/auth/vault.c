@@ -339,7 +339,9 @@ int vault_seal(const struct vault_keyring *kr, const void *plain, size_t plain_l
     uint32_t key_id = vault_keyring_current(kr);
     if (key_id == 0)
         return atp_err_set(err, ATP_ESTATE, NULL, 0, NULL, "no master key loaded");
-    if (plain_len > VAULT_PLAIN_MAX || (plain_len && !plain))
+    if (plain_len && !plain)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "credential", "no credential bytes given");
+    if (plain_len > VAULT_PLAIN_MAX)
         return atp_err_set(err, ATP_ERANGE, NULL, 0, "credential",
                            "credential is larger than %d bytes", VAULT_PLAIN_MAX);
     unsigned char hdr[VAULT_AUTH_HDR] = {VAULT_VERSION, (unsigned char)(key_id >> 24),
