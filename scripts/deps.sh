@@ -14,6 +14,8 @@ PACKAGES=(
   clang libclang-rt-14-dev           # libFuzzer targets (make fuzz)
   libjansson-dev                     # JSON
   libcriterion-dev                   # unit tests
+  libsodium-dev                      # argon2id, XChaCha20-Poly1305, HMAC-SHA256, randomness
+  liboath-dev                        # TOTP (RFC 6238)
 )
 
 missing=()
