@@ -14,6 +14,7 @@ PACKAGES=(
   clang libclang-rt-14-dev           # libFuzzer targets (make fuzz)
   libjansson-dev                     # JSON
   libcriterion-dev                   # unit tests
+  libsqlite3-dev                     # embedded store (src/store/sqlite)
 )
 
 missing=()
