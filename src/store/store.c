@@ -476,6 +476,16 @@ int store_invite_set_status(struct store *s, int64_t account_id, int64_t invitat
     return s->ops->invite_set_status(s, account_id, invitation_id, status, err);
 }
 
+int store_invite_accept(struct store *s, int64_t account_id, int64_t invitation_id, int64_t user_id,
+                        struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_id(invitation_id, "invitation_id", err));
+    TRY(need_id(user_id, "user_id", err));
+    return s->ops->invite_accept(s, account_id, invitation_id, user_id, err);
+}
+
 int store_invite_expire(struct store *s, int64_t now_ns, int *count_out, struct atp_err *err)
 {
     TRY(need_store(s, err));

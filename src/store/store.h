@@ -233,6 +233,12 @@ int store_invite_find(struct store *s, const char *token_hash, struct store_invi
  * ATP_ESTATE (field "status"). */
 int store_invite_set_status(struct store *s, int64_t account_id, int64_t invitation_id, int status,
                             struct atp_err *err);
+/* Accepts pending invitation_id of account_id for user_id in one transaction: the status becomes
+ * accepted and user_id is granted the invitation's role. Nothing changes on failure: ATP_ESTATE
+ * (not pending), ATP_ENOTFOUND (invitation, or user "user_id"), ATP_EINVAL ("user_id" is the
+ * owner). Whether user_id may accept (its email matches) is the policy layer's check. */
+int store_invite_accept(struct store *s, int64_t account_id, int64_t invitation_id, int64_t user_id,
+                        struct atp_err *err);
 /* Marks every pending invitation with expires_ns <= now_ns expired; *count_out gets how many. */
 int store_invite_expire(struct store *s, int64_t now_ns, int *count_out, struct atp_err *err);
 

@@ -65,6 +65,8 @@ struct store_ops {
                        struct atp_err *err);
     int (*invite_set_status)(struct store *s, int64_t account_id, int64_t id, int status,
                              struct atp_err *err);
+    int (*invite_accept)(struct store *s, int64_t account_id, int64_t id, int64_t user_id,
+                         struct atp_err *err);
     int (*invite_expire)(struct store *s, int64_t now_ns, int *count, struct atp_err *err);
 
     int (*broker_create)(struct store *s, const struct store_broker_conn *c,

@@ -660,6 +660,26 @@ void store_suite_invitations(const struct store_suite_env *env)
     cr_assert_eq(n, 0);
     OK(store_invite_find(c.s, "inv-h2", &out[0], &err));
     cr_assert_eq(out[0].status, STORE_INVITE_ACCEPTED, "accepted is never expired");
+
+    /* Accepting: status and grant together, or neither. */
+    int64_t guest = add_user(&c, "guest@example.com", STORE_ROLE_INVESTOR);
+    int64_t i4 = add_invite(&c, acc, owner, "guest@example.com", "inv-h4", T0 + 100000000000LL);
+    int64_t i5 = add_invite(&c, acc, owner, "owner@example.com", "inv-h5", T0 + 100000000000LL);
+    int role = -1;
+    FAILS(store_invite_accept(c.s, acc, i4, guest + 50, &err), ATP_ENOTFOUND, "user_id");
+    OK(store_invite_find(c.s, "inv-h4", &out[0], &err));
+    cr_assert_eq(out[0].status, STORE_INVITE_PENDING, "rolled back with the failed grant");
+    FAILS(store_invite_accept(c.s, acc, i5, owner, &err), ATP_EINVAL, "user_id");
+    OK(store_invite_find(c.s, "inv-h5", &out[0], &err));
+    cr_assert_eq(out[0].status, STORE_INVITE_PENDING);
+    FAILS(store_invite_accept(c.s, acc2, i4, guest, &err), ATP_ENOTFOUND, "invitation_id");
+    OK(store_invite_accept(c.s, acc, i4, guest, &err));
+    OK(store_access_role(c.s, acc, guest, &role, &err));
+    cr_assert_eq(role, STORE_ACCESS_INVESTOR);
+    OK(store_invite_find(c.s, "inv-h4", &out[0], &err));
+    cr_assert_eq(out[0].status, STORE_INVITE_ACCEPTED);
+    FAILS(store_invite_accept(c.s, acc, i4, guest, &err), ATP_ESTATE, "status");
+    FAILS(store_invite_accept(c.s, acc, i1, guest, &err), ATP_ESTATE, "status"); /* expired */
     end(&c);
 }
 

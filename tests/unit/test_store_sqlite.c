@@ -124,3 +124,15 @@ Test(store_sqlite, newer_database_is_refused, .init = make_root, .fini = remove_
     cr_assert_str_eq(err.field, "version");
     store_close(s);
 }
+
+Test(store_sqlite, open_out_of_memory_leaves_nothing)
+{
+    long live0 = atp_alloc_live();
+    struct atp_err err;
+    struct store *s = (struct store *)&err;
+    atp_alloc_fail_after(1);
+    cr_assert_eq(store_open("sqlite::memory:", &s, &err), ATP_ENOMEM);
+    atp_alloc_fail_after(0);
+    cr_assert_null(s);
+    cr_assert_eq(atp_alloc_live(), live0);
+}

@@ -47,6 +47,7 @@ enum st {
     ST_INVITE_FIND,
     ST_INVITE_SET_STATUS,
     ST_INVITE_STATUS,
+    ST_INVITE_GET,
     ST_INVITE_EXPIRE,
     ST_BROKER_INSERT,
     ST_BROKER_LIST,
@@ -139,6 +140,7 @@ static const char *const st_sql[ST_COUNT] = {
     [ST_INVITE_SET_STATUS] = "UPDATE invitations SET status = ?1, updated_ns = ?2 "
                              "WHERE id = ?3 AND account_id = ?4 AND status = 'pending'",
     [ST_INVITE_STATUS] = "SELECT status FROM invitations WHERE id = ?1 AND account_id = ?2",
+    [ST_INVITE_GET] = "SELECT " INVITE_COLS " FROM invitations WHERE id = ?1 AND account_id = ?2",
     [ST_INVITE_EXPIRE] = "UPDATE invitations SET status = 'expired', updated_ns = ?1 "
                          "WHERE status = 'pending' AND expires_ns <= ?2",
     [ST_BROKER_INSERT] =
@@ -860,26 +862,29 @@ static int access_of(struct sqlite_store *q, int64_t account_id, int64_t user_id
     return status;
 }
 
+/* Grants inside the caller's transaction. */
+static int grant_in_tx(struct sqlite_store *q, int64_t account_id, int64_t user_id, int role,
+                       struct atp_err *err)
+{
+    int access = STORE_ACCESS_NONE;
+    TRY(access_of(q, account_id, user_id, &access, err));
+    if (access == STORE_ACCESS_OWNER)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "user_id", "is the account's owner");
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_ACCESS_UPSERT, &st, err));
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, user_id);
+    bind_text(st, 3, store_access_name(role));
+    sqlite3_bind_int64(st, 4, store_now(&q->base));
+    return exec_done(q, st, "user_id", err);
+}
+
 static int sq_access_grant(struct store *s, int64_t account_id, int64_t user_id, int role,
                            struct atp_err *err)
 {
     struct sqlite_store *q = sq(s);
     TRY(tx_begin(q, err));
-    int access = STORE_ACCESS_NONE;
-    int status = access_of(q, account_id, user_id, &access, err);
-    if (status == ATP_OK && access == STORE_ACCESS_OWNER)
-        status = atp_err_set(err, ATP_EINVAL, NULL, 0, "user_id", "is the account's owner");
-    sqlite3_stmt *st = NULL;
-    if (status == ATP_OK)
-        status = stmt(q, ST_ACCESS_UPSERT, &st, err);
-    if (status == ATP_OK) {
-        sqlite3_bind_int64(st, 1, account_id);
-        sqlite3_bind_int64(st, 2, user_id);
-        bind_text(st, 3, store_access_name(role));
-        sqlite3_bind_int64(st, 4, store_now(s));
-        status = exec_done(q, st, "user_id", err);
-    }
-    return tx_end(q, status, err);
+    return tx_end(q, grant_in_tx(q, account_id, user_id, role, err), err);
 }
 
 static int sq_access_revoke(struct store *s, int64_t account_id, int64_t user_id, struct atp_err *err)
@@ -1003,38 +1008,62 @@ static int sq_invite_find(struct store *s, const char *hash, struct store_invita
     return get_one(q, st, read_invite, out, "token_hash", err);
 }
 
+/* Moves a pending invitation to status_value inside the caller's transaction. */
+static int set_status_in_tx(struct sqlite_store *q, int64_t account_id, int64_t id, int status_value,
+                            struct atp_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_INVITE_SET_STATUS, &st, err));
+    bind_text(st, 1, store_invite_status_name(status_value));
+    sqlite3_bind_int64(st, 2, store_now(&q->base));
+    sqlite3_bind_int64(st, 3, id);
+    sqlite3_bind_int64(st, 4, account_id);
+    TRY(exec_done(q, st, "status", err));
+    if (changes(q) == 1)
+        return ATP_OK;
+    /* Not pending, or not there: tell which. */
+    TRY(stmt(q, ST_INVITE_STATUS, &st, err));
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, account_id);
+    int rc = sqlite3_step(st);
+    int status;
+    if (rc == SQLITE_ROW)
+        status = atp_err_set(err, ATP_ESTATE, NULL, 0, "status", "invitation is already %s",
+                             (const char *)sqlite3_column_text(st, 0));
+    else if (rc == SQLITE_DONE)
+        status = atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "invitation_id", "not found in this account");
+    else
+        status = db_fail(q, rc, NULL, err);
+    sqlite3_reset(st);
+    return status;
+}
+
 static int sq_invite_set_status(struct store *s, int64_t account_id, int64_t id, int status_value,
                                 struct atp_err *err)
 {
     struct sqlite_store *q = sq(s);
     TRY(tx_begin(q, err));
+    return tx_end(q, set_status_in_tx(q, account_id, id, status_value, err), err);
+}
+
+static int sq_invite_accept(struct store *s, int64_t account_id, int64_t id, int64_t user_id,
+                            struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    TRY(tx_begin(q, err));
+    int status = set_status_in_tx(q, account_id, id, STORE_INVITE_ACCEPTED, err);
+    struct store_invitation inv;
+    memset(&inv, 0, sizeof inv);
     sqlite3_stmt *st = NULL;
-    int status = stmt(q, ST_INVITE_SET_STATUS, &st, err);
+    if (status == ATP_OK)
+        status = stmt(q, ST_INVITE_GET, &st, err);
     if (status == ATP_OK) {
-        bind_text(st, 1, store_invite_status_name(status_value));
-        sqlite3_bind_int64(st, 2, store_now(s));
-        sqlite3_bind_int64(st, 3, id);
-        sqlite3_bind_int64(st, 4, account_id);
-        status = exec_done(q, st, "status", err);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, account_id);
+        status = get_one(q, st, read_invite, &inv, "invitation_id", err);
     }
-    if (status == ATP_OK && changes(q) == 0) {
-        /* Not pending, or not there: tell which. */
-        status = stmt(q, ST_INVITE_STATUS, &st, err);
-        if (status == ATP_OK) {
-            sqlite3_bind_int64(st, 1, id);
-            sqlite3_bind_int64(st, 2, account_id);
-            int rc = sqlite3_step(st);
-            if (rc == SQLITE_ROW)
-                status = atp_err_set(err, ATP_ESTATE, NULL, 0, "status", "invitation is already %s",
-                                     (const char *)sqlite3_column_text(st, 0));
-            else if (rc == SQLITE_DONE)
-                status = atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "invitation_id",
-                                     "not found in this account");
-            else
-                status = db_fail(q, rc, NULL, err);
-            sqlite3_reset(st);
-        }
-    }
+    if (status == ATP_OK)
+        status = grant_in_tx(q, account_id, user_id, inv.role, err);
     return tx_end(q, status, err);
 }
 
@@ -1317,6 +1346,7 @@ static const struct store_ops sqlite_ops = {
     .invite_list_for_email = sq_invite_list_for_email,
     .invite_find = sq_invite_find,
     .invite_set_status = sq_invite_set_status,
+    .invite_accept = sq_invite_accept,
     .invite_expire = sq_invite_expire,
     .broker_create = sq_broker_create,
     .broker_list = sq_broker_list,
