@@ -37,7 +37,7 @@ void store_set_clock(struct store *s, int64_t (*now_ns)(void *ctx), void *ctx)
 void store_email_key(const char *email, char *key)
 {
     size_t i = 0;
-    for (; email[i] && i < STORE_EMAIL_MAX - 1; i++) {
+    for (; i < STORE_EMAIL_MAX - 1 && email[i]; i++) {
         char c = email[i];
         key[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
     }

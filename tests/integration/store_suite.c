@@ -610,6 +610,9 @@ void store_suite_invitations(const struct store_suite_env *env)
     inv.account_id = acc2 + 50;
     FAILS(store_invite_create(c.s, &inv, &id, &err), ATP_ENOTFOUND, "account_id");
     inv.account_id = acc;
+    inv.created_by = owner + 50;
+    FAILS(store_invite_create(c.s, &inv, &id, &err), ATP_ENOTFOUND, "created_by");
+    inv.created_by = owner;
     inv.role = STORE_ACCESS_OWNER;
     FAILS(store_invite_create(c.s, &inv, &id, &err), ATP_EINVAL, "role");
 

@@ -406,11 +406,11 @@ static int make_parent_dirs(const char *path, struct atp_err *err)
 
 static int pragma_text(sqlite3 *db, const char *sql, char *buf, size_t size)
 {
+    buf[0] = '\0';
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return -1;
     int rc = sqlite3_step(st);
-    buf[0] = '\0';
     if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
         snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
@@ -964,11 +964,17 @@ static int sq_invite_create(struct store *s, const struct store_invitation *inv,
     sqlite3_bind_int64(st, 7, inv->created_by);
     sqlite3_bind_int64(st, 8, store_now(s));
     int rc = sqlite3_step(st);
-    int status = ATP_OK;
-    if (rc != SQLITE_DONE)
-        status = db_fail(q, rc, rc == SQLITE_CONSTRAINT_FOREIGNKEY ? "account_id" : "token_hash", err);
     sqlite3_reset(st);
-    TRY(status);
+    if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
+        /* Two references: name the one that is missing. */
+        struct store_account a;
+        int missing = sq_account_get(s, inv->account_id, &a, err);
+        if (missing == ATP_OK)
+            return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "created_by", "no such user");
+        return missing;
+    }
+    if (rc != SQLITE_DONE)
+        return db_fail(q, rc, "token_hash", err);
     *id = sqlite3_last_insert_rowid(q->db);
     return ATP_OK;
 }
