@@ -16,6 +16,7 @@ PACKAGES=(
   libcriterion-dev                   # unit tests
   libsodium-dev                      # argon2id, XChaCha20-Poly1305, HMAC-SHA256, randomness
   liboath-dev                        # TOTP (RFC 6238)
+  libsqlite3-dev                     # embedded store (src/store/sqlite)
 )
 
 missing=()

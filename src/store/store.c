@@ -1,0 +1,635 @@
+/* store: URL dispatch, argument validation shared by every backend, enum names. */
+#include "store/store_backend.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "store/sqlite/sqlite_store.h"
+
+static const char *const user_role_names[] = {"admin", "trader", "investor"};
+static const char *const user_status_names[] = {"active", "disabled"};
+static const char *const access_names[] = {"none", "owner", "trader", "investor"};
+static const char *const invite_status_names[] = {"pending", "accepted", "rejected", "expired", "revoked"};
+
+#define NAME_OF(table, v) ((v) >= 0 && (size_t)(v) < sizeof table / sizeof table[0] ? table[v] : NULL)
+
+const char *store_user_role_name(int role) { return NAME_OF(user_role_names, role); }
+const char *store_user_status_name(int status) { return NAME_OF(user_status_names, status); }
+const char *store_access_name(int access) { return NAME_OF(access_names, access); }
+const char *store_invite_status_name(int status) { return NAME_OF(invite_status_names, status); }
+
+static int64_t clock_realtime(void *ctx)
+{
+    (void)ctx;
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+int64_t store_now(struct store *s) { return s->now_ns(s->clock_ctx); }
+
+void store_set_clock(struct store *s, int64_t (*now_ns)(void *ctx), void *ctx)
+{
+    s->now_ns = now_ns ? now_ns : clock_realtime;
+    s->clock_ctx = now_ns ? ctx : NULL;
+}
+
+void store_email_key(const char *email, char *key)
+{
+    size_t i = 0;
+    for (; i < STORE_EMAIL_MAX - 1 && email[i]; i++) {
+        char c = email[i];
+        key[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    key[i] = '\0';
+}
+
+const char *store_backend(const struct store *s) { return s->ops->name; }
+
+/* ---- validation ---- */
+
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        int rc_ = (x);                                                                             \
+        if (rc_ != ATP_OK)                                                                         \
+            return rc_;                                                                            \
+    } while (0)
+
+static int need_store(const struct store *s, struct atp_err *err)
+{
+    if (!s)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "store", "store is NULL");
+    return ATP_OK;
+}
+
+static int need_ptr(const void *p, const char *field, struct atp_err *err)
+{
+    if (!p)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, field, "is NULL");
+    return ATP_OK;
+}
+
+static int need_id(int64_t id, const char *field, struct atp_err *err)
+{
+    if (id <= 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, field, "must be a positive id, got %lld",
+                           (long long)id);
+    return ATP_OK;
+}
+
+/* A string held in a buffer of size bytes: NUL-terminated inside it, non-empty when required. */
+static int need_str(const char *text, size_t size, int required, const char *field, struct atp_err *err)
+{
+    if (!text)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, field, "is NULL");
+    size_t len = strnlen(text, size);
+    if (len == size)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, field, "longer than %zu bytes", size - 1);
+    if (required && len == 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, field, "is required");
+    return ATP_OK;
+}
+
+static int need_enum(int v, const char *(*name)(int), const char *field, struct atp_err *err)
+{
+    if (!name(v))
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, field, "unknown value %d", v);
+    return ATP_OK;
+}
+
+static int need_grant_role(int role, const char *field, struct atp_err *err)
+{
+    if (role != STORE_ACCESS_TRADER && role != STORE_ACCESS_INVESTOR)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, field, "must be trader or investor, got %d", role);
+    return ATP_OK;
+}
+
+static int need_blob(uint32_t len, uint32_t cap, int required, const char *field, struct atp_err *err)
+{
+    if (len > cap)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, field, "longer than %u bytes", cap);
+    if (required && len == 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, field, "is required");
+    return ATP_OK;
+}
+
+static int need_bool(int v, const char *field, struct atp_err *err)
+{
+    if (v != 0 && v != 1)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, field, "must be 0 or 1, got %d", v);
+    return ATP_OK;
+}
+
+static int need_page(const struct store_page *p, const void *out, const struct store_page_out *res,
+                     struct atp_err *err)
+{
+    TRY(need_ptr(p, "page", err));
+    TRY(need_ptr(out, "out", err));
+    TRY(need_ptr(res, "res", err));
+    if (p->limit < 1 || p->limit > STORE_PAGE_MAX)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "limit", "must be 1..%u, got %u", STORE_PAGE_MAX,
+                           p->limit);
+    if (p->cursor < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "cursor", "must be >= 0");
+    return ATP_OK;
+}
+
+static int need_email(const char *email, const char *field, struct atp_err *err)
+{
+    TRY(need_str(email, STORE_EMAIL_MAX, 1, field, err));
+    if (!strchr(email, '@'))
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, field, "is not an email address");
+    return ATP_OK;
+}
+
+/* ---- lifecycle ---- */
+
+int store_open(const char *url, struct store **out, struct atp_err *err)
+{
+    TRY(need_ptr(url, "url", err));
+    TRY(need_ptr(out, "out", err));
+    *out = NULL;
+    int rc;
+    if (strncmp(url, "sqlite:", 7) == 0) {
+        const char *path = url + 7;
+        if (!*path)
+            return atp_err_set(err, ATP_EINVAL, NULL, 0, "url", "sqlite: needs a path or :memory:");
+        rc = sqlite_store_open(path, out, err);
+    } else if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "url", "PostgreSQL backend not built yet");
+    } else {
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "url",
+                           "unknown store URL (want sqlite:PATH, sqlite::memory: or postgres://...)");
+    }
+    if (rc == ATP_OK)
+        store_set_clock(*out, NULL, NULL);
+    return rc;
+}
+
+void store_close(struct store *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+int store_migrate(struct store *s, int *applied_out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    int applied = 0;
+    int rc = s->ops->migrate(s, &applied, err);
+    if (applied_out)
+        *applied_out = applied;
+    return rc;
+}
+
+int store_migrate_status(struct store *s, struct store_migration_status *out, int cap, int *count_out,
+                         struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(count_out, "count", err));
+    if (cap < 0 || (cap > 0 && !out))
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "cap", "needs an out array of cap >= 0 entries");
+    return s->ops->migrate_status(s, out, cap, count_out, err);
+}
+
+/* ---- users ---- */
+
+static int check_user_fields(const struct store_user *u, unsigned fields, struct atp_err *err)
+{
+    if (fields & STORE_USER_F_NAME)
+        TRY(need_str(u->name, sizeof u->name, 1, "name", err));
+    if (fields & STORE_USER_F_PASSWORD)
+        TRY(need_str(u->password_hash, sizeof u->password_hash, 1, "password_hash", err));
+    if (fields & STORE_USER_F_ROLE)
+        TRY(need_enum(u->role, store_user_role_name, "role", err));
+    if (fields & STORE_USER_F_STATUS)
+        TRY(need_enum(u->status, store_user_status_name, "status", err));
+    if (fields & STORE_USER_F_LOCKOUT) {
+        if (u->failed_logins < 0)
+            return atp_err_set(err, ATP_EINVAL, NULL, 0, "failed_logins", "must be >= 0");
+        if (u->locked_until_ns < 0)
+            return atp_err_set(err, ATP_EINVAL, NULL, 0, "locked_until_ns", "must be >= 0");
+    }
+    if (fields & STORE_USER_F_TOTP) {
+        TRY(need_blob(u->totp_secret_len, STORE_TOTP_MAX, 0, "totp_secret", err));
+        TRY(need_bool(u->totp_enabled, "totp_enabled", err));
+        if (u->totp_enabled && u->totp_secret_len == 0)
+            return atp_err_set(err, ATP_EINVAL, NULL, 0, "totp_secret", "is required when enabled");
+    }
+    return ATP_OK;
+}
+
+#define USER_ALL_FIELDS                                                                            \
+    (STORE_USER_F_ROLE | STORE_USER_F_STATUS | STORE_USER_F_PASSWORD | STORE_USER_F_LOCKOUT |      \
+     STORE_USER_F_TOTP | STORE_USER_F_NAME)
+
+int store_user_create(struct store *s, const struct store_user *u, int64_t *id_out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(u, "user", err));
+    TRY(need_ptr(id_out, "id_out", err));
+    TRY(need_email(u->email, "email", err));
+    TRY(check_user_fields(u, USER_ALL_FIELDS, err));
+    char key[STORE_EMAIL_MAX];
+    store_email_key(u->email, key);
+    return s->ops->user_create(s, u, key, id_out, err);
+}
+
+int store_user_get(struct store *s, int64_t user_id, struct store_user *out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    TRY(need_ptr(out, "out", err));
+    return s->ops->user_get(s, user_id, out, err);
+}
+
+int store_user_get_by_email(struct store *s, const char *email, struct store_user *out,
+                            struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_str(email, STORE_EMAIL_MAX, 1, "email", err));
+    TRY(need_ptr(out, "out", err));
+    char key[STORE_EMAIL_MAX];
+    store_email_key(email, key);
+    return s->ops->user_get_by_email(s, key, out, err);
+}
+
+int store_user_list(struct store *s, const struct store_page *page, struct store_user *out,
+                    struct store_page_out *res, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_page(page, out, res, err));
+    return s->ops->user_list(s, page, out, res, err);
+}
+
+int store_user_update(struct store *s, int64_t user_id, unsigned fields, const struct store_user *values,
+                      struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    TRY(need_ptr(values, "values", err));
+    if (fields == 0 || (fields & ~(unsigned)USER_ALL_FIELDS))
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "fields", "unknown or empty field set 0x%x", fields);
+    TRY(check_user_fields(values, fields, err));
+    return s->ops->user_update(s, user_id, fields, values, err);
+}
+
+/* ---- refresh tokens ---- */
+
+int store_token_insert(struct store *s, const struct store_refresh_token *t, int64_t *id_out,
+                       struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(t, "token", err));
+    TRY(need_ptr(id_out, "id_out", err));
+    TRY(need_id(t->user_id, "user_id", err));
+    TRY(need_str(t->family_id, sizeof t->family_id, 1, "family_id", err));
+    TRY(need_str(t->token_hash, sizeof t->token_hash, 1, "token_hash", err));
+    if (t->expires_ns <= 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "expires_ns", "is required");
+    return s->ops->token_insert(s, t, id_out, err);
+}
+
+int store_token_find(struct store *s, const char *token_hash, struct store_refresh_token *out,
+                     struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_str(token_hash, STORE_TOKEN_HASH_MAX, 1, "token_hash", err));
+    TRY(need_ptr(out, "out", err));
+    return s->ops->token_find(s, token_hash, out, err);
+}
+
+int store_token_revoke(struct store *s, int64_t user_id, int64_t token_id, int64_t replaced_by,
+                       struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    TRY(need_id(token_id, "token_id", err));
+    if (replaced_by < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "replaced_by", "must be >= 0");
+    return s->ops->token_revoke(s, user_id, token_id, replaced_by, err);
+}
+
+int store_token_revoke_family(struct store *s, int64_t user_id, const char *family_id, int *count_out,
+                              struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    TRY(need_str(family_id, STORE_TOKEN_HASH_MAX, 1, "family_id", err));
+    int n = 0;
+    int rc = s->ops->token_revoke_family(s, user_id, family_id, &n, err);
+    if (count_out)
+        *count_out = n;
+    return rc;
+}
+
+int store_token_revoke_all_except(struct store *s, int64_t user_id, int64_t keep_id, int *count_out,
+                                  struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    if (keep_id < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "keep_id", "must be >= 0");
+    int n = 0;
+    int rc = s->ops->token_revoke_all_except(s, user_id, keep_id, &n, err);
+    if (count_out)
+        *count_out = n;
+    return rc;
+}
+
+/* ---- accounts and access ---- */
+
+int store_account_create(struct store *s, const struct store_account *a, int64_t *id_out,
+                         struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(a, "account", err));
+    TRY(need_ptr(id_out, "id_out", err));
+    TRY(need_id(a->owner_id, "owner_id", err));
+    TRY(need_str(a->name, sizeof a->name, 1, "name", err));
+    TRY(need_str(a->broker, sizeof a->broker, 0, "broker", err));
+    return s->ops->account_create(s, a, id_out, err);
+}
+
+int store_account_get(struct store *s, int64_t account_id, struct store_account *out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_ptr(out, "out", err));
+    return s->ops->account_get(s, account_id, out, err);
+}
+
+int store_accounts_list_for_user(struct store *s, int64_t user_id, const struct store_page *page,
+                                 struct store_account *out, struct store_page_out *res,
+                                 struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    TRY(need_page(page, out, res, err));
+    return s->ops->accounts_list_for_user(s, user_id, page, out, res, err);
+}
+
+int store_account_rename(struct store *s, int64_t account_id, const char *name, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_str(name, STORE_NAME_MAX, 1, "name", err));
+    return s->ops->account_rename(s, account_id, name, err);
+}
+
+int store_access_grant(struct store *s, int64_t account_id, int64_t user_id, int role, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_id(user_id, "user_id", err));
+    TRY(need_grant_role(role, "role", err));
+    return s->ops->access_grant(s, account_id, user_id, role, err);
+}
+
+int store_access_revoke(struct store *s, int64_t account_id, int64_t user_id, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_id(user_id, "user_id", err));
+    return s->ops->access_revoke(s, account_id, user_id, err);
+}
+
+int store_access_list(struct store *s, int64_t account_id, const struct store_page *page,
+                      struct store_grant *out, struct store_page_out *res, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_page(page, out, res, err));
+    return s->ops->access_list(s, account_id, page, out, res, err);
+}
+
+int store_access_role(struct store *s, int64_t account_id, int64_t user_id, int *access_out,
+                      struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_id(user_id, "user_id", err));
+    TRY(need_ptr(access_out, "access_out", err));
+    return s->ops->access_role(s, account_id, user_id, access_out, err);
+}
+
+/* ---- invitations ---- */
+
+int store_invite_create(struct store *s, const struct store_invitation *inv, int64_t *id_out,
+                        struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(inv, "invitation", err));
+    TRY(need_ptr(id_out, "id_out", err));
+    TRY(need_id(inv->account_id, "account_id", err));
+    TRY(need_id(inv->created_by, "created_by", err));
+    TRY(need_email(inv->email, "email", err));
+    TRY(need_str(inv->token_hash, sizeof inv->token_hash, 1, "token_hash", err));
+    TRY(need_grant_role(inv->role, "role", err));
+    if (inv->expires_ns <= 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "expires_ns", "is required");
+    char key[STORE_EMAIL_MAX];
+    store_email_key(inv->email, key);
+    return s->ops->invite_create(s, inv, key, id_out, err);
+}
+
+int store_invite_list_for_account(struct store *s, int64_t account_id, const struct store_page *page,
+                                  struct store_invitation *out, struct store_page_out *res,
+                                  struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_page(page, out, res, err));
+    return s->ops->invite_list_for_account(s, account_id, page, out, res, err);
+}
+
+int store_invite_list_for_email(struct store *s, const char *email, const struct store_page *page,
+                                struct store_invitation *out, struct store_page_out *res,
+                                struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_str(email, STORE_EMAIL_MAX, 1, "email", err));
+    TRY(need_page(page, out, res, err));
+    char key[STORE_EMAIL_MAX];
+    store_email_key(email, key);
+    return s->ops->invite_list_for_email(s, key, page, out, res, err);
+}
+
+int store_invite_find(struct store *s, const char *token_hash, struct store_invitation *out,
+                      struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_str(token_hash, STORE_TOKEN_HASH_MAX, 1, "token_hash", err));
+    TRY(need_ptr(out, "out", err));
+    return s->ops->invite_find(s, token_hash, out, err);
+}
+
+int store_invite_set_status(struct store *s, int64_t account_id, int64_t invitation_id, int status,
+                            struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_id(invitation_id, "invitation_id", err));
+    TRY(need_enum(status, store_invite_status_name, "status", err));
+    if (status == STORE_INVITE_PENDING)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "status", "cannot be set back to pending");
+    return s->ops->invite_set_status(s, account_id, invitation_id, status, err);
+}
+
+int store_invite_accept(struct store *s, int64_t account_id, int64_t invitation_id, int64_t user_id,
+                        struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_id(invitation_id, "invitation_id", err));
+    TRY(need_id(user_id, "user_id", err));
+    return s->ops->invite_accept(s, account_id, invitation_id, user_id, err);
+}
+
+int store_invite_expire(struct store *s, int64_t now_ns, int *count_out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    int n = 0;
+    int rc = s->ops->invite_expire(s, now_ns, &n, err);
+    if (count_out)
+        *count_out = n;
+    return rc;
+}
+
+/* ---- broker connections ---- */
+
+int store_broker_create(struct store *s, const struct store_broker_conn *c,
+                        const struct store_broker_secret *secret, int64_t *id_out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(c, "conn", err));
+    TRY(need_ptr(secret, "secret", err));
+    TRY(need_ptr(id_out, "id_out", err));
+    TRY(need_id(c->account_id, "account_id", err));
+    TRY(need_str(c->broker, sizeof c->broker, 1, "broker", err));
+    TRY(need_str(c->key_id, sizeof c->key_id, 1, "key_id", err));
+    TRY(need_str(c->masked, sizeof c->masked, 0, "masked", err));
+    TRY(need_blob(secret->ciphertext_len, STORE_CIPHER_MAX, 1, "ciphertext", err));
+    TRY(need_blob(secret->nonce_len, STORE_NONCE_MAX, 1, "nonce", err));
+    return s->ops->broker_create(s, c, secret, id_out, err);
+}
+
+int store_broker_list(struct store *s, int64_t account_id, const struct store_page *page,
+                      struct store_broker_conn *out, struct store_page_out *res, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_page(page, out, res, err));
+    return s->ops->broker_list(s, account_id, page, out, res, err);
+}
+
+int store_broker_delete(struct store *s, int64_t account_id, int64_t conn_id, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_id(conn_id, "conn_id", err));
+    return s->ops->broker_delete(s, account_id, conn_id, err);
+}
+
+int store_broker_secret_get(struct store *s, int64_t account_id, int64_t conn_id,
+                            struct store_broker_conn *meta, struct store_broker_secret *out,
+                            struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_id(conn_id, "conn_id", err));
+    TRY(need_ptr(out, "out", err));
+    return s->ops->broker_secret_get(s, account_id, conn_id, meta, out, err);
+}
+
+/* ---- audit ---- */
+
+int store_audit_append(struct store *s, const struct store_audit *a, int64_t *id_out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(a, "audit", err));
+    TRY(need_ptr(id_out, "id_out", err));
+    if (a->ts_ns <= 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "ts_ns", "is required");
+    if (a->user_id < 0 || a->account_id < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, a->user_id < 0 ? "user_id" : "account_id",
+                           "must be >= 0");
+    TRY(need_str(a->action, sizeof a->action, 1, "action", err));
+    TRY(need_str(a->resource, sizeof a->resource, 0, "resource", err));
+    TRY(need_str(a->ip, sizeof a->ip, 0, "ip", err));
+    TRY(need_str(a->user_agent, sizeof a->user_agent, 0, "user_agent", err));
+    TRY(need_str(a->result, sizeof a->result, 1, "result", err));
+    TRY(need_str(a->details, sizeof a->details, 0, "details", err));
+    return s->ops->audit_append(s, a, id_out, err);
+}
+
+int store_audit_query(struct store *s, const struct store_audit_filter *f, const struct store_page *page,
+                      struct store_audit *out, struct store_page_out *res, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_page(page, out, res, err));
+    static const struct store_audit_filter any;
+    if (!f)
+        f = &any;
+    if (f->user_id < 0 || f->account_id < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, f->user_id < 0 ? "user_id" : "account_id",
+                           "must be >= 0");
+    TRY(need_str(f->action, sizeof f->action, 0, "action", err));
+    return s->ops->audit_query(s, f, page, out, res, err);
+}
+
+/* ---- notifications ---- */
+
+int store_notif_create(struct store *s, const struct store_notification *n, int64_t *id_out,
+                       struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(n, "notification", err));
+    TRY(need_ptr(id_out, "id_out", err));
+    TRY(need_id(n->user_id, "user_id", err));
+    TRY(need_str(n->type, sizeof n->type, 1, "type", err));
+    TRY(need_str(n->title, sizeof n->title, 1, "title", err));
+    TRY(need_str(n->body, sizeof n->body, 0, "body", err));
+    TRY(need_bool(n->read, "read", err));
+    if (n->ts_ns <= 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "ts_ns", "is required");
+    return s->ops->notif_create(s, n, id_out, err);
+}
+
+int store_notif_list(struct store *s, int64_t user_id, int unread_only, const struct store_page *page,
+                     struct store_notification *out, struct store_page_out *res, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    TRY(need_bool(unread_only, "unread_only", err));
+    TRY(need_page(page, out, res, err));
+    return s->ops->notif_list(s, user_id, unread_only, page, out, res, err);
+}
+
+int store_notif_mark_read(struct store *s, int64_t user_id, int64_t notif_id, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    TRY(need_id(notif_id, "notif_id", err));
+    return s->ops->notif_mark_read(s, user_id, notif_id, err);
+}
+
+int store_pref_set(struct store *s, const struct store_notif_pref *p, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(p, "pref", err));
+    TRY(need_id(p->user_id, "user_id", err));
+    TRY(need_str(p->type, sizeof p->type, 1, "type", err));
+    TRY(need_str(p->channel, sizeof p->channel, 1, "channel", err));
+    TRY(need_bool(p->enabled, "enabled", err));
+    return s->ops->pref_set(s, p, err);
+}
+
+int store_pref_list(struct store *s, int64_t user_id, const struct store_page *page,
+                    struct store_notif_pref *out, struct store_page_out *res, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    TRY(need_page(page, out, res, err));
+    return s->ops->pref_list(s, user_id, page, out, res, err);
+}

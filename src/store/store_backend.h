@@ -1,0 +1,107 @@
+/* store/store_backend: what a backend implements. Only store.c and the backends include this.
+ *
+ * store.c validates every argument (ids > 0, strings NUL-terminated within their buffers and
+ * non-empty where required, enums in range, page limits) before calling a backend, so a backend
+ * only runs statements and maps database errors. Each backend allocates its own struct whose first
+ * member is struct store. */
+#ifndef ATP_STORE_BACKEND_H
+#define ATP_STORE_BACKEND_H
+
+#include "store/store.h"
+
+struct store_ops {
+    const char *name;
+    void (*close)(struct store *s);
+    int (*migrate)(struct store *s, int *applied, struct atp_err *err);
+    int (*migrate_status)(struct store *s, struct store_migration_status *out, int cap, int *count,
+                          struct atp_err *err);
+
+    int (*user_create)(struct store *s, const struct store_user *u, const char *email_key, int64_t *id,
+                       struct atp_err *err);
+    int (*user_get)(struct store *s, int64_t id, struct store_user *out, struct atp_err *err);
+    int (*user_get_by_email)(struct store *s, const char *email_key, struct store_user *out,
+                             struct atp_err *err);
+    int (*user_list)(struct store *s, const struct store_page *p, struct store_user *out,
+                     struct store_page_out *res, struct atp_err *err);
+    int (*user_update)(struct store *s, int64_t id, unsigned fields, const struct store_user *v,
+                       struct atp_err *err);
+
+    int (*token_insert)(struct store *s, const struct store_refresh_token *t, int64_t *id,
+                        struct atp_err *err);
+    int (*token_find)(struct store *s, const char *hash, struct store_refresh_token *out,
+                      struct atp_err *err);
+    int (*token_revoke)(struct store *s, int64_t user_id, int64_t id, int64_t replaced_by,
+                        struct atp_err *err);
+    int (*token_revoke_family)(struct store *s, int64_t user_id, const char *family, int *count,
+                               struct atp_err *err);
+    int (*token_revoke_all_except)(struct store *s, int64_t user_id, int64_t keep_id, int *count,
+                                   struct atp_err *err);
+
+    int (*account_create)(struct store *s, const struct store_account *a, int64_t *id,
+                          struct atp_err *err);
+    int (*account_get)(struct store *s, int64_t id, struct store_account *out, struct atp_err *err);
+    int (*accounts_list_for_user)(struct store *s, int64_t user_id, const struct store_page *p,
+                                  struct store_account *out, struct store_page_out *res,
+                                  struct atp_err *err);
+    int (*account_rename)(struct store *s, int64_t id, const char *name, struct atp_err *err);
+
+    int (*access_grant)(struct store *s, int64_t account_id, int64_t user_id, int role,
+                        struct atp_err *err);
+    int (*access_revoke)(struct store *s, int64_t account_id, int64_t user_id, struct atp_err *err);
+    int (*access_list)(struct store *s, int64_t account_id, const struct store_page *p,
+                       struct store_grant *out, struct store_page_out *res, struct atp_err *err);
+    int (*access_role)(struct store *s, int64_t account_id, int64_t user_id, int *access,
+                       struct atp_err *err);
+
+    int (*invite_create)(struct store *s, const struct store_invitation *inv, const char *email_key,
+                         int64_t *id, struct atp_err *err);
+    int (*invite_list_for_account)(struct store *s, int64_t account_id, const struct store_page *p,
+                                   struct store_invitation *out, struct store_page_out *res,
+                                   struct atp_err *err);
+    int (*invite_list_for_email)(struct store *s, const char *email_key, const struct store_page *p,
+                                 struct store_invitation *out, struct store_page_out *res,
+                                 struct atp_err *err);
+    int (*invite_find)(struct store *s, const char *hash, struct store_invitation *out,
+                       struct atp_err *err);
+    int (*invite_set_status)(struct store *s, int64_t account_id, int64_t id, int status,
+                             struct atp_err *err);
+    int (*invite_accept)(struct store *s, int64_t account_id, int64_t id, int64_t user_id,
+                         struct atp_err *err);
+    int (*invite_expire)(struct store *s, int64_t now_ns, int *count, struct atp_err *err);
+
+    int (*broker_create)(struct store *s, const struct store_broker_conn *c,
+                         const struct store_broker_secret *sec, int64_t *id, struct atp_err *err);
+    int (*broker_list)(struct store *s, int64_t account_id, const struct store_page *p,
+                       struct store_broker_conn *out, struct store_page_out *res, struct atp_err *err);
+    int (*broker_delete)(struct store *s, int64_t account_id, int64_t id, struct atp_err *err);
+    int (*broker_secret_get)(struct store *s, int64_t account_id, int64_t id,
+                             struct store_broker_conn *meta, struct store_broker_secret *out,
+                             struct atp_err *err);
+
+    int (*audit_append)(struct store *s, const struct store_audit *a, int64_t *id, struct atp_err *err);
+    int (*audit_query)(struct store *s, const struct store_audit_filter *f, const struct store_page *p,
+                       struct store_audit *out, struct store_page_out *res, struct atp_err *err);
+
+    int (*notif_create)(struct store *s, const struct store_notification *n, int64_t *id,
+                        struct atp_err *err);
+    int (*notif_list)(struct store *s, int64_t user_id, int unread_only, const struct store_page *p,
+                      struct store_notification *out, struct store_page_out *res, struct atp_err *err);
+    int (*notif_mark_read)(struct store *s, int64_t user_id, int64_t id, struct atp_err *err);
+    int (*pref_set)(struct store *s, const struct store_notif_pref *p, struct atp_err *err);
+    int (*pref_list)(struct store *s, int64_t user_id, const struct store_page *p,
+                     struct store_notif_pref *out, struct store_page_out *res, struct atp_err *err);
+};
+
+struct store {
+    const struct store_ops *ops;
+    int64_t (*now_ns)(void *ctx);
+    void *clock_ctx;
+};
+
+/* The store's clock (store_set_clock). */
+int64_t store_now(struct store *s);
+
+/* ASCII-lowercases email into key (size >= STORE_EMAIL_MAX): the uniqueness key of emails. */
+void store_email_key(const char *email, char *key);
+
+#endif

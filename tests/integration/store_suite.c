@@ -1,0 +1,1091 @@
+/* The store integration suite (see store_suite.h): every operation's happy path and errors,
+ * pagination boundaries, tenancy, migrations, persistence across reopen, SQL metacharacters,
+ * and no leaked allocations. Written against store.h only. */
+#include "store_suite.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "store/store.h"
+
+#define T0 1700000000000000000LL
+
+struct ctx {
+    const struct store_suite_env *env;
+    struct store *s;
+    long live0;
+    int64_t clock;
+    char url[512];
+};
+
+/* A deterministic clock: each read moves 1 us forward. */
+static int64_t step_clock(void *p)
+{
+    int64_t *t = p;
+    return *t += 1000;
+}
+
+#define OK(call)                                                                                   \
+    do {                                                                                           \
+        atp_err_clear(&err);                                                                       \
+        int rc_ = (call);                                                                          \
+        cr_assert_eq(rc_, ATP_OK, "%s: %s (field '%s': %s)", #call, atp_status_name(rc_), err.field, \
+                     err.msg);                                                                     \
+    } while (0)
+
+#define FAILS(call, want_code, fieldname)                                                               \
+    do {                                                                                           \
+        atp_err_clear(&err);                                                                       \
+        int rc_ = (call);                                                                          \
+        cr_assert_eq(rc_, (want_code), "%s: got %s, want %s (%s)", #call, atp_status_name(rc_),         \
+                     atp_status_name(want_code), err.msg);                                              \
+        cr_assert_eq(err.code, (want_code), "%s: err.code", #call);                                     \
+        cr_assert_str_eq(err.field, (fieldname), "%s: field", #call);                              \
+    } while (0)
+
+static void open_store(struct ctx *c)
+{
+    struct atp_err err;
+    OK(store_open(c->url, &c->s, &err));
+    cr_assert_str_eq(store_backend(c->s), c->env->backend);
+    store_set_clock(c->s, step_clock, &c->clock);
+}
+
+static void begin(struct ctx *c, const struct store_suite_env *env)
+{
+    memset(c, 0, sizeof *c);
+    c->env = env;
+    c->live0 = atp_alloc_live();
+    c->clock = T0;
+    env->fresh_url(c->url, sizeof c->url);
+    open_store(c);
+    struct atp_err err;
+    OK(store_migrate(c->s, NULL, &err));
+}
+
+static void reopen(struct ctx *c)
+{
+    store_close(c->s);
+    c->s = NULL;
+    open_store(c);
+}
+
+static void end(struct ctx *c)
+{
+    store_close(c->s);
+    c->s = NULL;
+    cr_assert_eq(atp_alloc_live(), c->live0, "leaked %ld allocations", atp_alloc_live() - c->live0);
+}
+
+static void fill_user(struct store_user *u, const char *email, const char *name, int role)
+{
+    memset(u, 0, sizeof *u);
+    snprintf(u->email, sizeof u->email, "%s", email);
+    snprintf(u->name, sizeof u->name, "%s", name);
+    snprintf(u->password_hash, sizeof u->password_hash, "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA");
+    u->role = role;
+    u->status = STORE_USER_ACTIVE;
+}
+
+static int64_t add_user(struct ctx *c, const char *email, int role)
+{
+    struct atp_err err;
+    struct store_user u;
+    fill_user(&u, email, "Some One", role);
+    int64_t id = 0;
+    OK(store_user_create(c->s, &u, &id, &err));
+    cr_assert_gt(id, 0);
+    return id;
+}
+
+static int64_t add_account(struct ctx *c, int64_t owner, const char *name)
+{
+    struct atp_err err;
+    struct store_account a = {.owner_id = owner};
+    snprintf(a.name, sizeof a.name, "%s", name);
+    snprintf(a.broker, sizeof a.broker, "paper");
+    int64_t id = 0;
+    OK(store_account_create(c->s, &a, &id, &err));
+    cr_assert_gt(id, 0);
+    return id;
+}
+
+/* ---- migrations and persistence ---- */
+
+void store_suite_migrate_idempotent(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    memset(&c, 0, sizeof c);
+    c.env = env;
+    c.live0 = atp_alloc_live();
+    c.clock = T0;
+    env->fresh_url(c.url, sizeof c.url);
+    open_store(&c);
+
+    struct store_migration_status st[16];
+    int known = 0;
+    OK(store_migrate_status(c.s, st, 16, &known, &err));
+    cr_assert_geq(known, 1);
+    cr_assert_leq(known, 16);
+    for (int i = 0; i < known; i++)
+        cr_assert_eq(st[i].applied_ns, 0, "version %d pending before migrate", st[i].version);
+    cr_assert_eq(st[0].version, 1);
+    cr_assert_str_eq(st[0].name, "initial");
+
+    int applied = -1;
+    OK(store_migrate(c.s, &applied, &err));
+    cr_assert_eq(applied, known);
+    OK(store_migrate(c.s, &applied, &err));
+    cr_assert_eq(applied, 0, "second migrate applies nothing");
+
+    reopen(&c);
+    OK(store_migrate(c.s, &applied, &err));
+    cr_assert_eq(applied, 0, "migrate after reopen applies nothing");
+    int known2 = 0;
+    OK(store_migrate_status(c.s, st, 16, &known2, &err));
+    cr_assert_eq(known2, known);
+    for (int i = 0; i < known; i++) {
+        cr_assert_gt(st[i].applied_ns, T0, "version %d applied once, at its first migrate", st[i].version);
+        cr_assert_lt(st[i].applied_ns, T0 + 1000000, "applied time is the first run's");
+        if (i)
+            cr_assert_gt(st[i].version, st[i - 1].version);
+    }
+    /* A short out array: only cap entries are written, the count is still the total. */
+    OK(store_migrate_status(c.s, st, 0, &known2, &err));
+    cr_assert_eq(known2, known);
+    end(&c);
+}
+
+void store_suite_reopen_keeps_data(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t uid = add_user(&c, "Persist@Example.com", STORE_ROLE_TRADER);
+    int64_t acc = add_account(&c, uid, "Main");
+    reopen(&c);
+    struct store_user u;
+    OK(store_user_get_by_email(c.s, "persist@example.com", &u, &err));
+    cr_assert_eq(u.id, uid);
+    cr_assert_str_eq(u.email, "Persist@Example.com");
+    struct store_account a;
+    OK(store_account_get(c.s, acc, &a, &err));
+    cr_assert_str_eq(a.name, "Main");
+    cr_assert_eq(a.owner_id, uid);
+    /* New ids continue after the old ones. */
+    int64_t uid2 = add_user(&c, "second@example.com", STORE_ROLE_INVESTOR);
+    cr_assert_gt(uid2, uid);
+    end(&c);
+}
+
+/* ---- users ---- */
+
+void store_suite_users_crud(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    struct store_user u;
+    fill_user(&u, "Asha.Rao@Example.IN", "Asha Rao", STORE_ROLE_TRADER);
+    int64_t id = 0;
+    OK(store_user_create(c.s, &u, &id, &err));
+
+    struct store_user dup;
+    fill_user(&dup, "asha.rao@example.in", "Other", STORE_ROLE_INVESTOR);
+    int64_t id2 = 0;
+    FAILS(store_user_create(c.s, &dup, &id2, &err), ATP_EEXIST, "email");
+    fill_user(&dup, "ASHA.RAO@EXAMPLE.IN", "Other", STORE_ROLE_INVESTOR);
+    FAILS(store_user_create(c.s, &dup, &id2, &err), ATP_EEXIST, "email");
+
+    struct store_user got;
+    OK(store_user_get(c.s, id, &got, &err));
+    cr_assert_eq(got.id, id);
+    cr_assert_str_eq(got.email, "Asha.Rao@Example.IN");
+    cr_assert_str_eq(got.name, "Asha Rao");
+    cr_assert_str_eq(got.password_hash, u.password_hash);
+    cr_assert_eq(got.role, STORE_ROLE_TRADER);
+    cr_assert_eq(got.status, STORE_USER_ACTIVE);
+    cr_assert_eq(got.failed_logins, 0);
+    cr_assert_eq(got.locked_until_ns, 0);
+    cr_assert_eq(got.totp_secret_len, 0);
+    cr_assert_eq(got.totp_enabled, 0);
+    cr_assert_gt(got.created_ns, T0);
+    cr_assert_eq(got.updated_ns, got.created_ns);
+
+    OK(store_user_get_by_email(c.s, "aSHA.rao@example.in", &got, &err));
+    cr_assert_eq(got.id, id);
+    FAILS(store_user_get(c.s, id + 100, &got, &err), ATP_ENOTFOUND, "user_id");
+    FAILS(store_user_get_by_email(c.s, "nobody@example.in", &got, &err), ATP_ENOTFOUND, "email");
+
+    /* Each field group alone leaves the others. */
+    struct store_user v;
+    memset(&v, 0, sizeof v);
+    v.role = STORE_ROLE_ADMIN;
+    OK(store_user_update(c.s, id, STORE_USER_F_ROLE, &v, &err));
+    v.status = STORE_USER_DISABLED;
+    OK(store_user_update(c.s, id, STORE_USER_F_STATUS, &v, &err));
+    v.failed_logins = 5;
+    v.locked_until_ns = T0 + 900000000000LL;
+    OK(store_user_update(c.s, id, STORE_USER_F_LOCKOUT, &v, &err));
+    const uint8_t secret[] = {0x00, 0xff, 0x27, 0x3b, 0x00, 0x10};
+    memcpy(v.totp_secret, secret, sizeof secret);
+    v.totp_secret_len = sizeof secret;
+    v.totp_enabled = 1;
+    OK(store_user_update(c.s, id, STORE_USER_F_TOTP, &v, &err));
+    OK(store_user_get(c.s, id, &got, &err));
+    cr_assert_eq(got.role, STORE_ROLE_ADMIN);
+    cr_assert_eq(got.status, STORE_USER_DISABLED);
+    cr_assert_eq(got.failed_logins, 5);
+    cr_assert_eq(got.locked_until_ns, T0 + 900000000000LL);
+    cr_assert_eq(got.totp_secret_len, sizeof secret);
+    cr_assert_arr_eq(got.totp_secret, secret, sizeof secret);
+    cr_assert_eq(got.totp_enabled, 1);
+    cr_assert_str_eq(got.name, "Asha Rao", "name untouched");
+    cr_assert_str_eq(got.password_hash, u.password_hash, "password untouched");
+    cr_assert_gt(got.updated_ns, got.created_ns);
+
+    snprintf(v.password_hash, sizeof v.password_hash, "$argon2id$new");
+    snprintf(v.name, sizeof v.name, "Asha R.");
+    v.totp_secret_len = 0;
+    v.totp_enabled = 0;
+    OK(store_user_update(c.s, id, STORE_USER_F_PASSWORD | STORE_USER_F_NAME | STORE_USER_F_TOTP, &v, &err));
+    OK(store_user_get(c.s, id, &got, &err));
+    cr_assert_str_eq(got.password_hash, "$argon2id$new");
+    cr_assert_str_eq(got.name, "Asha R.");
+    cr_assert_eq(got.totp_secret_len, 0);
+    cr_assert_eq(got.totp_enabled, 0);
+    cr_assert_eq(got.role, STORE_ROLE_ADMIN, "role untouched");
+
+    FAILS(store_user_update(c.s, id + 100, STORE_USER_F_ROLE, &v, &err), ATP_ENOTFOUND, "user_id");
+    end(&c);
+}
+
+void store_suite_users_validation(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    struct store_user u;
+    int64_t id = 0;
+    fill_user(&u, "no-at-sign", "X", STORE_ROLE_TRADER);
+    FAILS(store_user_create(c.s, &u, &id, &err), ATP_EINVAL, "email");
+    fill_user(&u, "a@b.c", "", STORE_ROLE_TRADER);
+    FAILS(store_user_create(c.s, &u, &id, &err), ATP_EINVAL, "name");
+    fill_user(&u, "a@b.c", "X", STORE_ROLE_TRADER);
+    memset(u.name, 'n', sizeof u.name); /* not terminated inside its buffer */
+    FAILS(store_user_create(c.s, &u, &id, &err), ATP_EINVAL, "name");
+    fill_user(&u, "a@b.c", "X", 7);
+    FAILS(store_user_create(c.s, &u, &id, &err), ATP_EINVAL, "role");
+    fill_user(&u, "a@b.c", "X", STORE_ROLE_TRADER);
+    u.password_hash[0] = '\0';
+    FAILS(store_user_create(c.s, &u, &id, &err), ATP_EINVAL, "password_hash");
+    fill_user(&u, "a@b.c", "X", STORE_ROLE_TRADER);
+    u.totp_enabled = 1;
+    FAILS(store_user_create(c.s, &u, &id, &err), ATP_EINVAL, "totp_secret");
+    fill_user(&u, "a@b.c", "X", STORE_ROLE_TRADER);
+    u.totp_secret_len = STORE_TOTP_MAX + 1;
+    FAILS(store_user_create(c.s, &u, &id, &err), ATP_EINVAL, "totp_secret");
+    fill_user(&u, "a@b.c", "X", STORE_ROLE_TRADER);
+    u.failed_logins = -1;
+    FAILS(store_user_create(c.s, &u, &id, &err), ATP_EINVAL, "failed_logins");
+    FAILS(store_user_create(c.s, NULL, &id, &err), ATP_EINVAL, "user");
+    FAILS(store_user_get(c.s, 0, &u, &err), ATP_EINVAL, "user_id");
+    FAILS(store_user_update(c.s, 1, 0, &u, &err), ATP_EINVAL, "fields");
+    FAILS(store_user_update(c.s, 1, 1u << 20, &u, &err), ATP_EINVAL, "fields");
+    /* Nothing was stored by the refused calls. */
+    struct store_user page_out[2];
+    struct store_page_out res;
+    OK(store_user_list(c.s, &(struct store_page){0, 2}, page_out, &res, &err));
+    cr_assert_eq(res.count, 0);
+    end(&c);
+}
+
+void store_suite_users_pagination(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    struct store_user out[4];
+    struct store_page_out res;
+    OK(store_user_list(c.s, &(struct store_page){0, 3}, out, &res, &err));
+    cr_assert_eq(res.count, 0, "empty table");
+    cr_assert_eq(res.next_cursor, 0);
+
+    int64_t ids[7];
+    for (int i = 0; i < 7; i++) {
+        char email[64];
+        snprintf(email, sizeof email, "user%d@example.com", i);
+        ids[i] = add_user(&c, email, STORE_ROLE_INVESTOR);
+    }
+    /* 7 users in pages of 3: 3, 3, 1. */
+    struct store_page p = {0, 3};
+    int seen = 0;
+    for (int page = 0; page < 3; page++) {
+        OK(store_user_list(c.s, &p, out, &res, &err));
+        cr_assert_eq(res.count, page < 2 ? 3u : 1u, "page %d", page);
+        for (uint32_t i = 0; i < res.count; i++)
+            cr_assert_eq(out[i].id, ids[seen++]);
+        if (page < 2)
+            cr_assert_eq(res.next_cursor, out[res.count - 1].id);
+        else
+            cr_assert_eq(res.next_cursor, 0, "last page has no next");
+        p.cursor = res.next_cursor;
+    }
+    cr_assert_eq(seen, 7);
+    /* A page that ends exactly at the last row says there is no more. */
+    OK(store_user_list(c.s, &(struct store_page){ids[3], 3}, out, &res, &err));
+    cr_assert_eq(res.count, 3);
+    cr_assert_eq(res.next_cursor, 0);
+    /* Limit 1 walks one at a time; a cursor past the end is an empty page. */
+    OK(store_user_list(c.s, &(struct store_page){ids[5], 1}, out, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(out[0].id, ids[6]);
+    cr_assert_eq(res.next_cursor, 0);
+    OK(store_user_list(c.s, &(struct store_page){ids[6], 1}, out, &res, &err));
+    cr_assert_eq(res.count, 0);
+
+    FAILS(store_user_list(c.s, &(struct store_page){0, 0}, out, &res, &err), ATP_EINVAL, "limit");
+    FAILS(store_user_list(c.s, &(struct store_page){0, STORE_PAGE_MAX + 1}, out, &res, &err), ATP_EINVAL,
+          "limit");
+    FAILS(store_user_list(c.s, &(struct store_page){-1, 3}, out, &res, &err), ATP_EINVAL, "cursor");
+    end(&c);
+}
+
+/* ---- refresh tokens ---- */
+
+static int64_t add_token(struct ctx *c, int64_t user, const char *family, const char *hash)
+{
+    struct atp_err err;
+    struct store_refresh_token t = {.user_id = user, .expires_ns = T0 + 86400000000000LL};
+    snprintf(t.family_id, sizeof t.family_id, "%s", family);
+    snprintf(t.token_hash, sizeof t.token_hash, "%s", hash);
+    int64_t id = 0;
+    OK(store_token_insert(c->s, &t, &id, &err));
+    return id;
+}
+
+void store_suite_tokens(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t u1 = add_user(&c, "t1@example.com", STORE_ROLE_TRADER);
+    int64_t u2 = add_user(&c, "t2@example.com", STORE_ROLE_TRADER);
+    int64_t a = add_token(&c, u1, "famA", "hashA1");
+    int64_t a2 = add_token(&c, u1, "famA", "hashA2");
+    int64_t b = add_token(&c, u1, "famB", "hashB1");
+    int64_t other = add_token(&c, u2, "famA", "hashO1");
+
+    struct store_refresh_token t = {.user_id = u1, .expires_ns = T0 + 1};
+    snprintf(t.family_id, sizeof t.family_id, "famC");
+    snprintf(t.token_hash, sizeof t.token_hash, "hashA1");
+    int64_t id = 0;
+    FAILS(store_token_insert(c.s, &t, &id, &err), ATP_EEXIST, "token_hash");
+    snprintf(t.token_hash, sizeof t.token_hash, "fresh");
+    t.user_id = u2 + 100;
+    FAILS(store_token_insert(c.s, &t, &id, &err), ATP_ENOTFOUND, "user_id");
+    t.user_id = u1;
+    t.expires_ns = 0;
+    FAILS(store_token_insert(c.s, &t, &id, &err), ATP_EINVAL, "expires_ns");
+
+    struct store_refresh_token got;
+    OK(store_token_find(c.s, "hashA1", &got, &err));
+    cr_assert_eq(got.id, a);
+    cr_assert_eq(got.user_id, u1);
+    cr_assert_str_eq(got.family_id, "famA");
+    cr_assert_eq(got.expires_ns, T0 + 86400000000000LL);
+    cr_assert_eq(got.revoked_ns, 0);
+    cr_assert_eq(got.replaced_by, 0);
+    FAILS(store_token_find(c.s, "HASHA1", &got, &err), ATP_ENOTFOUND, "token_hash");
+
+    /* Rotation: a replaced by a2. */
+    OK(store_token_revoke(c.s, u1, a, a2, &err));
+    OK(store_token_find(c.s, "hashA1", &got, &err));
+    cr_assert_gt(got.revoked_ns, 0);
+    cr_assert_eq(got.replaced_by, a2);
+    int64_t first_revoked = got.revoked_ns;
+    OK(store_token_revoke(c.s, u1, a, 0, &err));
+    OK(store_token_find(c.s, "hashA1", &got, &err));
+    cr_assert_eq(got.revoked_ns, first_revoked, "first revocation time kept");
+    cr_assert_eq(got.replaced_by, a2, "replaced_by kept");
+    FAILS(store_token_revoke(c.s, u2, a2, 0, &err), ATP_ENOTFOUND, "token_id"); /* not u2's */
+    FAILS(store_token_revoke(c.s, u1, other + 100, 0, &err), ATP_ENOTFOUND, "token_id");
+    FAILS(store_token_revoke(c.s, u1, a2, other + 100, &err), ATP_ENOTFOUND, "replaced_by");
+
+    /* Reuse detected: the family goes; u2's token of a same-named family stays. */
+    int n = -1;
+    OK(store_token_revoke_family(c.s, u1, "famA", &n, &err));
+    cr_assert_eq(n, 1, "only a2 was still live");
+    OK(store_token_find(c.s, "hashO1", &got, &err));
+    cr_assert_eq(got.revoked_ns, 0);
+    OK(store_token_find(c.s, "hashB1", &got, &err));
+    cr_assert_eq(got.revoked_ns, 0);
+
+    int64_t b2 = add_token(&c, u1, "famB", "hashB2");
+    int64_t d = add_token(&c, u1, "famD", "hashD1");
+    OK(store_token_revoke_all_except(c.s, u1, d, &n, &err));
+    cr_assert_eq(n, 2, "b and b2");
+    OK(store_token_find(c.s, "hashD1", &got, &err));
+    cr_assert_eq(got.revoked_ns, 0);
+    OK(store_token_find(c.s, "hashB2", &got, &err));
+    cr_assert_eq(got.id, b2);
+    cr_assert_gt(got.revoked_ns, 0);
+    OK(store_token_revoke_all_except(c.s, u1, 0, &n, &err));
+    cr_assert_eq(n, 1, "d");
+    OK(store_token_revoke_all_except(c.s, u1, 0, &n, &err));
+    cr_assert_eq(n, 0);
+    OK(store_token_find(c.s, "hashO1", &got, &err));
+    cr_assert_eq(got.revoked_ns, 0, "other user untouched");
+    (void)b;
+    end(&c);
+}
+
+/* ---- accounts and tenancy ---- */
+
+void store_suite_accounts_and_tenancy(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t owner = add_user(&c, "owner@example.com", STORE_ROLE_TRADER);
+    int64_t trader = add_user(&c, "trader@example.com", STORE_ROLE_TRADER);
+    int64_t investor = add_user(&c, "investor@example.com", STORE_ROLE_INVESTOR);
+    int64_t stranger = add_user(&c, "stranger@example.com", STORE_ROLE_TRADER);
+    int64_t acc = add_account(&c, owner, "Alpha");
+    int64_t acc2 = add_account(&c, owner, "Beta");
+    int64_t own_of_stranger = add_account(&c, stranger, "Stranger's");
+
+    struct store_account a;
+    OK(store_account_get(c.s, acc, &a, &err));
+    cr_assert_eq(a.id, acc);
+    cr_assert_eq(a.owner_id, owner);
+    cr_assert_str_eq(a.name, "Alpha");
+    cr_assert_str_eq(a.broker, "paper");
+    cr_assert_gt(a.created_ns, T0);
+    FAILS(store_account_get(c.s, own_of_stranger + 50, &a, &err), ATP_ENOTFOUND, "account_id");
+    struct store_account bad = {.owner_id = stranger + 50};
+    snprintf(bad.name, sizeof bad.name, "x");
+    int64_t id = 0;
+    FAILS(store_account_create(c.s, &bad, &id, &err), ATP_ENOTFOUND, "owner_id");
+    bad.owner_id = owner;
+    bad.name[0] = '\0';
+    FAILS(store_account_create(c.s, &bad, &id, &err), ATP_EINVAL, "name");
+
+    OK(store_access_grant(c.s, acc, trader, STORE_ACCESS_TRADER, &err));
+    OK(store_access_grant(c.s, acc, investor, STORE_ACCESS_TRADER, &err));
+    OK(store_access_grant(c.s, acc, investor, STORE_ACCESS_INVESTOR, &err)); /* changes the role */
+    FAILS(store_access_grant(c.s, acc, owner, STORE_ACCESS_TRADER, &err), ATP_EINVAL, "user_id");
+    FAILS(store_access_grant(c.s, acc, stranger + 50, STORE_ACCESS_TRADER, &err), ATP_ENOTFOUND, "user_id");
+    FAILS(store_access_grant(c.s, own_of_stranger + 50, trader, STORE_ACCESS_TRADER, &err), ATP_ENOTFOUND,
+          "account_id");
+    FAILS(store_access_grant(c.s, acc, trader, STORE_ACCESS_OWNER, &err), ATP_EINVAL, "role");
+
+    int role = -1;
+    OK(store_access_role(c.s, acc, owner, &role, &err));
+    cr_assert_eq(role, STORE_ACCESS_OWNER);
+    OK(store_access_role(c.s, acc, trader, &role, &err));
+    cr_assert_eq(role, STORE_ACCESS_TRADER);
+    OK(store_access_role(c.s, acc, investor, &role, &err));
+    cr_assert_eq(role, STORE_ACCESS_INVESTOR);
+    OK(store_access_role(c.s, acc, stranger, &role, &err));
+    cr_assert_eq(role, STORE_ACCESS_NONE);
+    OK(store_access_role(c.s, acc2, trader, &role, &err));
+    cr_assert_eq(role, STORE_ACCESS_NONE, "a grant on one account is not a grant on another");
+    FAILS(store_access_role(c.s, own_of_stranger + 50, owner, &role, &err), ATP_ENOTFOUND, "account_id");
+
+    struct store_account out[5];
+    struct store_page_out res;
+    struct store_page p = {0, 5};
+    OK(store_accounts_list_for_user(c.s, owner, &p, out, &res, &err));
+    cr_assert_eq(res.count, 2);
+    cr_assert_eq(out[0].id, acc);
+    cr_assert_eq(out[1].id, acc2);
+    cr_assert_eq(out[0].access, STORE_ACCESS_OWNER);
+    OK(store_accounts_list_for_user(c.s, trader, &p, out, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(out[0].id, acc);
+    cr_assert_eq(out[0].access, STORE_ACCESS_TRADER);
+    OK(store_accounts_list_for_user(c.s, investor, &p, out, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(out[0].access, STORE_ACCESS_INVESTOR);
+    OK(store_accounts_list_for_user(c.s, stranger, &p, out, &res, &err));
+    cr_assert_eq(res.count, 1, "the stranger sees only their own account");
+    cr_assert_eq(out[0].id, own_of_stranger);
+    /* Pagination over owned accounts. */
+    OK(store_accounts_list_for_user(c.s, owner, &(struct store_page){0, 1}, out, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(res.next_cursor, acc);
+    OK(store_accounts_list_for_user(c.s, owner, &(struct store_page){res.next_cursor, 1}, out, &res, &err));
+    cr_assert_eq(out[0].id, acc2);
+    cr_assert_eq(res.next_cursor, 0);
+
+    OK(store_account_rename(c.s, acc, "Alpha Prime", &err));
+    OK(store_account_get(c.s, acc, &a, &err));
+    cr_assert_str_eq(a.name, "Alpha Prime");
+    FAILS(store_account_rename(c.s, own_of_stranger + 50, "x", &err), ATP_ENOTFOUND, "account_id");
+    FAILS(store_account_rename(c.s, acc, "", &err), ATP_EINVAL, "name");
+
+    OK(store_access_revoke(c.s, acc, trader, &err));
+    OK(store_accounts_list_for_user(c.s, trader, &p, out, &res, &err));
+    cr_assert_eq(res.count, 0, "revoked: no longer listed");
+    OK(store_access_role(c.s, acc, trader, &role, &err));
+    cr_assert_eq(role, STORE_ACCESS_NONE);
+    FAILS(store_access_revoke(c.s, acc, trader, &err), ATP_ENOTFOUND, "user_id");
+    FAILS(store_access_revoke(c.s, acc2, investor, &err), ATP_ENOTFOUND, "user_id");
+    end(&c);
+}
+
+void store_suite_access_list_pagination(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t owner = add_user(&c, "owner@example.com", STORE_ROLE_TRADER);
+    int64_t acc = add_account(&c, owner, "A");
+    int64_t other = add_account(&c, owner, "B");
+    int64_t users[5];
+    for (int i = 0; i < 5; i++) {
+        char email[64];
+        snprintf(email, sizeof email, "inv%d@example.com", i);
+        users[i] = add_user(&c, email, STORE_ROLE_INVESTOR);
+        OK(store_access_grant(c.s, acc, users[i], i % 2 ? STORE_ACCESS_TRADER : STORE_ACCESS_INVESTOR, &err));
+    }
+    OK(store_access_grant(c.s, other, users[0], STORE_ACCESS_TRADER, &err));
+    struct store_grant out[3];
+    struct store_page_out res;
+    OK(store_access_list(c.s, acc, &(struct store_page){0, 3}, out, &res, &err));
+    cr_assert_eq(res.count, 3);
+    cr_assert_eq(out[0].user_id, users[0]);
+    cr_assert_eq(out[0].account_id, acc);
+    cr_assert_eq(out[0].role, STORE_ACCESS_INVESTOR);
+    cr_assert_eq(out[1].role, STORE_ACCESS_TRADER);
+    cr_assert_gt(out[0].granted_ns, T0);
+    cr_assert_eq(res.next_cursor, users[2]);
+    OK(store_access_list(c.s, acc, &(struct store_page){res.next_cursor, 3}, out, &res, &err));
+    cr_assert_eq(res.count, 2);
+    cr_assert_eq(out[1].user_id, users[4]);
+    cr_assert_eq(res.next_cursor, 0);
+    OK(store_access_list(c.s, other, &(struct store_page){0, 3}, out, &res, &err));
+    cr_assert_eq(res.count, 1, "grants are per account");
+    end(&c);
+}
+
+/* ---- invitations ---- */
+
+static int64_t add_invite(struct ctx *c, int64_t acc, int64_t by, const char *email, const char *hash,
+                          int64_t expires)
+{
+    struct atp_err err;
+    struct store_invitation inv = {.account_id = acc, .created_by = by, .role = STORE_ACCESS_INVESTOR,
+                                   .expires_ns = expires, .status = STORE_INVITE_ACCEPTED};
+    snprintf(inv.email, sizeof inv.email, "%s", email);
+    snprintf(inv.token_hash, sizeof inv.token_hash, "%s", hash);
+    int64_t id = 0;
+    OK(store_invite_create(c->s, &inv, &id, &err));
+    return id;
+}
+
+void store_suite_invitations(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t owner = add_user(&c, "owner@example.com", STORE_ROLE_TRADER);
+    int64_t acc = add_account(&c, owner, "A");
+    int64_t acc2 = add_account(&c, owner, "B");
+    int64_t i1 = add_invite(&c, acc, owner, "Guest@Example.com", "inv-h1", T0 + 100);
+    int64_t i2 = add_invite(&c, acc, owner, "other@example.com", "inv-h2", T0 + 10000000);
+    int64_t i3 = add_invite(&c, acc2, owner, "guest@EXAMPLE.com", "inv-h3", T0 + 200);
+
+    struct store_invitation inv = {.account_id = acc, .created_by = owner, .role = STORE_ACCESS_INVESTOR,
+                                   .expires_ns = T0 + 1};
+    snprintf(inv.email, sizeof inv.email, "x@example.com");
+    snprintf(inv.token_hash, sizeof inv.token_hash, "inv-h1");
+    int64_t id = 0;
+    FAILS(store_invite_create(c.s, &inv, &id, &err), ATP_EEXIST, "token_hash");
+    snprintf(inv.token_hash, sizeof inv.token_hash, "inv-new");
+    inv.account_id = acc2 + 50;
+    FAILS(store_invite_create(c.s, &inv, &id, &err), ATP_ENOTFOUND, "account_id");
+    inv.account_id = acc;
+    inv.created_by = owner + 50;
+    FAILS(store_invite_create(c.s, &inv, &id, &err), ATP_ENOTFOUND, "created_by");
+    inv.created_by = owner;
+    inv.role = STORE_ACCESS_OWNER;
+    FAILS(store_invite_create(c.s, &inv, &id, &err), ATP_EINVAL, "role");
+
+    struct store_invitation out[4];
+    struct store_page_out res;
+    OK(store_invite_list_for_account(c.s, acc, &(struct store_page){0, 4}, out, &res, &err));
+    cr_assert_eq(res.count, 2);
+    cr_assert_eq(out[0].id, i1);
+    cr_assert_eq(out[0].status, STORE_INVITE_PENDING, "created pending whatever the caller set");
+    cr_assert_eq(out[0].role, STORE_ACCESS_INVESTOR);
+    cr_assert_str_eq(out[0].email, "Guest@Example.com");
+    cr_assert_eq(out[0].created_by, owner);
+    cr_assert_eq(out[0].expires_ns, T0 + 100);
+    cr_assert_eq(out[1].id, i2);
+    OK(store_invite_list_for_account(c.s, acc, &(struct store_page){0, 1}, out, &res, &err));
+    cr_assert_eq(res.next_cursor, i1);
+
+    OK(store_invite_list_for_email(c.s, "GUEST@example.COM", &(struct store_page){0, 4}, out, &res, &err));
+    cr_assert_eq(res.count, 2, "both accounts' invitations to that address");
+    cr_assert_eq(out[0].id, i1);
+    cr_assert_eq(out[1].id, i3);
+
+    OK(store_invite_find(c.s, "inv-h2", &out[0], &err));
+    cr_assert_eq(out[0].id, i2);
+    FAILS(store_invite_find(c.s, "nope", &out[0], &err), ATP_ENOTFOUND, "token_hash");
+
+    OK(store_invite_set_status(c.s, acc, i2, STORE_INVITE_ACCEPTED, &err));
+    OK(store_invite_find(c.s, "inv-h2", &out[0], &err));
+    cr_assert_eq(out[0].status, STORE_INVITE_ACCEPTED);
+    cr_assert_gt(out[0].updated_ns, out[0].created_ns);
+    FAILS(store_invite_set_status(c.s, acc, i2, STORE_INVITE_REVOKED, &err), ATP_ESTATE, "status");
+    FAILS(store_invite_set_status(c.s, acc2, i1, STORE_INVITE_REVOKED, &err), ATP_ENOTFOUND,
+          "invitation_id"); /* i1 is acc's */
+    FAILS(store_invite_set_status(c.s, acc, i1, STORE_INVITE_PENDING, &err), ATP_EINVAL, "status");
+    FAILS(store_invite_set_status(c.s, acc, i1, 99, &err), ATP_EINVAL, "status");
+
+    /* Expiry at T0 + 150: i1 (T0+100) expires; i3 (T0+200) stays; i2 is no longer pending. */
+    int n = -1;
+    OK(store_invite_expire(c.s, T0 + 150, &n, &err));
+    cr_assert_eq(n, 1);
+    OK(store_invite_find(c.s, "inv-h1", &out[0], &err));
+    cr_assert_eq(out[0].status, STORE_INVITE_EXPIRED);
+    OK(store_invite_find(c.s, "inv-h3", &out[0], &err));
+    cr_assert_eq(out[0].status, STORE_INVITE_PENDING);
+    OK(store_invite_expire(c.s, T0 + 200, &n, &err));
+    cr_assert_eq(n, 1, "expires_ns <= now expires");
+    OK(store_invite_expire(c.s, T0 + 100000000, &n, &err));
+    cr_assert_eq(n, 0);
+    OK(store_invite_find(c.s, "inv-h2", &out[0], &err));
+    cr_assert_eq(out[0].status, STORE_INVITE_ACCEPTED, "accepted is never expired");
+
+    /* Accepting: status and grant together, or neither. */
+    int64_t guest = add_user(&c, "guest@example.com", STORE_ROLE_INVESTOR);
+    int64_t i4 = add_invite(&c, acc, owner, "guest@example.com", "inv-h4", T0 + 100000000000LL);
+    int64_t i5 = add_invite(&c, acc, owner, "owner@example.com", "inv-h5", T0 + 100000000000LL);
+    int role = -1;
+    FAILS(store_invite_accept(c.s, acc, i4, guest + 50, &err), ATP_ENOTFOUND, "user_id");
+    OK(store_invite_find(c.s, "inv-h4", &out[0], &err));
+    cr_assert_eq(out[0].status, STORE_INVITE_PENDING, "rolled back with the failed grant");
+    FAILS(store_invite_accept(c.s, acc, i5, owner, &err), ATP_EINVAL, "user_id");
+    OK(store_invite_find(c.s, "inv-h5", &out[0], &err));
+    cr_assert_eq(out[0].status, STORE_INVITE_PENDING);
+    FAILS(store_invite_accept(c.s, acc2, i4, guest, &err), ATP_ENOTFOUND, "invitation_id");
+    OK(store_invite_accept(c.s, acc, i4, guest, &err));
+    OK(store_access_role(c.s, acc, guest, &role, &err));
+    cr_assert_eq(role, STORE_ACCESS_INVESTOR);
+    OK(store_invite_find(c.s, "inv-h4", &out[0], &err));
+    cr_assert_eq(out[0].status, STORE_INVITE_ACCEPTED);
+    FAILS(store_invite_accept(c.s, acc, i4, guest, &err), ATP_ESTATE, "status");
+    FAILS(store_invite_accept(c.s, acc, i1, guest, &err), ATP_ESTATE, "status"); /* expired */
+    end(&c);
+}
+
+/* ---- broker connections ---- */
+
+void store_suite_broker_connections(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t owner = add_user(&c, "owner@example.com", STORE_ROLE_TRADER);
+    int64_t acc = add_account(&c, owner, "A");
+    int64_t acc2 = add_account(&c, owner, "B");
+
+    struct store_broker_conn conn = {.account_id = acc};
+    snprintf(conn.broker, sizeof conn.broker, "kite");
+    snprintf(conn.key_id, sizeof conn.key_id, "vault-key-1");
+    snprintf(conn.masked, sizeof conn.masked, "api key ****7f2a");
+    static struct store_broker_secret sec; /* 4 KiB: not on the stack */
+    memset(&sec, 0, sizeof sec);
+    for (uint32_t i = 0; i < 300; i++)
+        sec.ciphertext[i] = (uint8_t)(i * 7); /* includes zero bytes */
+    sec.ciphertext_len = 300;
+    for (uint32_t i = 0; i < 24; i++)
+        sec.nonce[i] = (uint8_t)(255 - i);
+    sec.nonce_len = 24;
+    int64_t c1 = 0, c2 = 0, c3 = 0;
+    OK(store_broker_create(c.s, &conn, &sec, &c1, &err));
+    snprintf(conn.broker, sizeof conn.broker, "angel");
+    OK(store_broker_create(c.s, &conn, &sec, &c2, &err));
+    conn.account_id = acc2;
+    OK(store_broker_create(c.s, &conn, &sec, &c3, &err));
+    conn.account_id = acc2 + 50;
+    int64_t id = 0;
+    FAILS(store_broker_create(c.s, &conn, &sec, &id, &err), ATP_ENOTFOUND, "account_id");
+    conn.account_id = acc;
+    sec.nonce_len = 0;
+    FAILS(store_broker_create(c.s, &conn, &sec, &id, &err), ATP_EINVAL, "nonce");
+    sec.nonce_len = 24;
+    sec.ciphertext_len = STORE_CIPHER_MAX + 1;
+    FAILS(store_broker_create(c.s, &conn, &sec, &id, &err), ATP_EINVAL, "ciphertext");
+    sec.ciphertext_len = 300;
+
+    struct store_broker_conn out[3];
+    struct store_page_out res;
+    OK(store_broker_list(c.s, acc, &(struct store_page){0, 3}, out, &res, &err));
+    cr_assert_eq(res.count, 2);
+    cr_assert_eq(out[0].id, c1);
+    cr_assert_str_eq(out[0].broker, "kite");
+    cr_assert_str_eq(out[0].key_id, "vault-key-1");
+    cr_assert_str_eq(out[0].masked, "api key ****7f2a");
+    cr_assert_eq(out[0].account_id, acc);
+    cr_assert_eq(out[1].id, c2);
+
+    static struct store_broker_secret got;
+    struct store_broker_conn meta;
+    OK(store_broker_secret_get(c.s, acc, c1, &meta, &got, &err));
+    cr_assert_eq(got.ciphertext_len, 300);
+    cr_assert_arr_eq(got.ciphertext, sec.ciphertext, 300);
+    cr_assert_eq(got.nonce_len, 24);
+    cr_assert_arr_eq(got.nonce, sec.nonce, 24);
+    cr_assert_eq(meta.id, c1);
+    cr_assert_str_eq(meta.broker, "kite");
+    OK(store_broker_secret_get(c.s, acc, c2, NULL, &got, &err));
+    FAILS(store_broker_secret_get(c.s, acc2, c1, NULL, &got, &err), ATP_ENOTFOUND, "conn_id");
+    FAILS(store_broker_delete(c.s, acc2, c1, &err), ATP_ENOTFOUND, "conn_id");
+
+    OK(store_broker_delete(c.s, acc, c1, &err));
+    FAILS(store_broker_delete(c.s, acc, c1, &err), ATP_ENOTFOUND, "conn_id");
+    FAILS(store_broker_secret_get(c.s, acc, c1, NULL, &got, &err), ATP_ENOTFOUND, "conn_id");
+    OK(store_broker_list(c.s, acc, &(struct store_page){0, 3}, out, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(out[0].id, c2);
+    OK(store_broker_list(c.s, acc2, &(struct store_page){0, 3}, out, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(out[0].id, c3);
+    end(&c);
+}
+
+/* ---- audit ---- */
+
+static int64_t add_audit(struct ctx *c, int64_t ts, int64_t user, int64_t account, const char *action,
+                         const char *result)
+{
+    struct atp_err err;
+    static struct store_audit a;
+    memset(&a, 0, sizeof a);
+    a.ts_ns = ts;
+    a.user_id = user;
+    a.account_id = account;
+    snprintf(a.action, sizeof a.action, "%s", action);
+    snprintf(a.resource, sizeof a.resource, "/api/v1/accounts/%lld", (long long)account);
+    snprintf(a.ip, sizeof a.ip, "2001:db8::1");
+    snprintf(a.user_agent, sizeof a.user_agent, "Mozilla/5.0");
+    snprintf(a.result, sizeof a.result, "%s", result);
+    snprintf(a.details, sizeof a.details, "{\"n\":%lld}", (long long)ts);
+    int64_t id = 0;
+    OK(store_audit_append(c->s, &a, &id, &err));
+    return id;
+}
+
+void store_suite_audit(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t ids[6];
+    ids[0] = add_audit(&c, T0 + 1, 1, 10, "login", "ok");
+    ids[1] = add_audit(&c, T0 + 2, 2, 0, "login", "denied");
+    ids[2] = add_audit(&c, T0 + 3, 1, 10, "order.place", "ok");
+    ids[3] = add_audit(&c, T0 + 4, 0, 0, "system.start", "ok");
+    ids[4] = add_audit(&c, T0 + 5, 1, 11, "login", "ok");
+    ids[5] = add_audit(&c, T0 + 6, 2, 10, "order.place", "error");
+
+    static struct store_audit out[6];
+    struct store_page_out res;
+    OK(store_audit_query(c.s, NULL, &(struct store_page){0, 6}, out, &res, &err));
+    cr_assert_eq(res.count, 6);
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(out[i].id, ids[5 - i], "newest first");
+    cr_assert_eq(res.next_cursor, 0);
+    cr_assert_eq(out[0].ts_ns, T0 + 6);
+    cr_assert_eq(out[0].user_id, 2);
+    cr_assert_eq(out[0].account_id, 10);
+    cr_assert_str_eq(out[0].action, "order.place");
+    cr_assert_str_eq(out[0].resource, "/api/v1/accounts/10");
+    cr_assert_str_eq(out[0].ip, "2001:db8::1");
+    cr_assert_str_eq(out[0].user_agent, "Mozilla/5.0");
+    cr_assert_str_eq(out[0].result, "error");
+    char want[64];
+    snprintf(want, sizeof want, "{\"n\":%lld}", (long long)(T0 + 6));
+    cr_assert_str_eq(out[0].details, want);
+
+    /* Pages of 4 then 2. */
+    OK(store_audit_query(c.s, NULL, &(struct store_page){0, 4}, out, &res, &err));
+    cr_assert_eq(res.count, 4);
+    cr_assert_eq(res.next_cursor, ids[2]);
+    OK(store_audit_query(c.s, NULL, &(struct store_page){res.next_cursor, 4}, out, &res, &err));
+    cr_assert_eq(res.count, 2);
+    cr_assert_eq(out[0].id, ids[1]);
+    cr_assert_eq(out[1].id, ids[0]);
+    cr_assert_eq(res.next_cursor, 0);
+
+    struct store_audit_filter f = {.user_id = 1};
+    OK(store_audit_query(c.s, &f, &(struct store_page){0, 6}, out, &res, &err));
+    cr_assert_eq(res.count, 3);
+    cr_assert_eq(out[0].id, ids[4]);
+    cr_assert_eq(out[2].id, ids[0]);
+    f = (struct store_audit_filter){.account_id = 10};
+    OK(store_audit_query(c.s, &f, &(struct store_page){0, 6}, out, &res, &err));
+    cr_assert_eq(res.count, 3);
+    f = (struct store_audit_filter){.user_id = 1, .account_id = 10};
+    snprintf(f.action, sizeof f.action, "login");
+    OK(store_audit_query(c.s, &f, &(struct store_page){0, 6}, out, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(out[0].id, ids[0]);
+    f = (struct store_audit_filter){.from_ns = T0 + 2, .to_ns = T0 + 5};
+    OK(store_audit_query(c.s, &f, &(struct store_page){0, 6}, out, &res, &err));
+    cr_assert_eq(res.count, 3, "from inclusive, to exclusive");
+    cr_assert_eq(out[0].id, ids[3]);
+    cr_assert_eq(out[2].id, ids[1]);
+    f = (struct store_audit_filter){.user_id = 99};
+    OK(store_audit_query(c.s, &f, &(struct store_page){0, 6}, out, &res, &err));
+    cr_assert_eq(res.count, 0);
+
+    static struct store_audit a;
+    memset(&a, 0, sizeof a);
+    a.ts_ns = T0;
+    snprintf(a.result, sizeof a.result, "ok");
+    int64_t id = 0;
+    FAILS(store_audit_append(c.s, &a, &id, &err), ATP_EINVAL, "action");
+    snprintf(a.action, sizeof a.action, "x");
+    a.ts_ns = 0;
+    FAILS(store_audit_append(c.s, &a, &id, &err), ATP_EINVAL, "ts_ns");
+    end(&c);
+}
+
+/* ---- notifications and preferences ---- */
+
+void store_suite_notifications_and_prefs(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t u1 = add_user(&c, "n1@example.com", STORE_ROLE_TRADER);
+    int64_t u2 = add_user(&c, "n2@example.com", STORE_ROLE_TRADER);
+    int64_t ids[3];
+    static struct store_notification n;
+    for (int i = 0; i < 3; i++) {
+        memset(&n, 0, sizeof n);
+        n.user_id = u1;
+        n.ts_ns = T0 + i;
+        snprintf(n.type, sizeof n.type, "order.filled");
+        snprintf(n.title, sizeof n.title, "Filled %d", i);
+        snprintf(n.body, sizeof n.body, "RELIANCE x %d", 10 * (i + 1));
+        OK(store_notif_create(c.s, &n, &ids[i], &err));
+    }
+    n.user_id = u2;
+    int64_t other = 0;
+    OK(store_notif_create(c.s, &n, &other, &err));
+    n.user_id = u2 + 50;
+    int64_t id = 0;
+    FAILS(store_notif_create(c.s, &n, &id, &err), ATP_ENOTFOUND, "user_id");
+    n.user_id = u1;
+    n.title[0] = '\0';
+    FAILS(store_notif_create(c.s, &n, &id, &err), ATP_EINVAL, "title");
+
+    static struct store_notification out[3];
+    struct store_page_out res;
+    OK(store_notif_list(c.s, u1, 0, &(struct store_page){0, 2}, out, &res, &err));
+    cr_assert_eq(res.count, 2);
+    cr_assert_eq(out[0].id, ids[2], "newest first");
+    cr_assert_str_eq(out[0].title, "Filled 2");
+    cr_assert_str_eq(out[0].body, "RELIANCE x 30");
+    cr_assert_str_eq(out[0].type, "order.filled");
+    cr_assert_eq(out[0].read, 0);
+    cr_assert_eq(out[0].ts_ns, T0 + 2);
+    cr_assert_eq(res.next_cursor, ids[1]);
+    OK(store_notif_list(c.s, u1, 0, &(struct store_page){res.next_cursor, 2}, out, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(out[0].id, ids[0]);
+    cr_assert_eq(res.next_cursor, 0);
+
+    OK(store_notif_mark_read(c.s, u1, ids[1], &err));
+    OK(store_notif_mark_read(c.s, u1, ids[1], &err)); /* idempotent */
+    FAILS(store_notif_mark_read(c.s, u2, ids[0], &err), ATP_ENOTFOUND, "notif_id");
+    FAILS(store_notif_mark_read(c.s, u1, other, &err), ATP_ENOTFOUND, "notif_id");
+    OK(store_notif_list(c.s, u1, 1, &(struct store_page){0, 3}, out, &res, &err));
+    cr_assert_eq(res.count, 2, "unread only");
+    cr_assert_eq(out[0].id, ids[2]);
+    cr_assert_eq(out[1].id, ids[0]);
+    OK(store_notif_list(c.s, u1, 0, &(struct store_page){0, 3}, out, &res, &err));
+    cr_assert_eq(out[1].read, 1);
+    OK(store_notif_list(c.s, u2, 0, &(struct store_page){0, 3}, out, &res, &err));
+    cr_assert_eq(res.count, 1, "per user");
+
+    struct store_notif_pref p = {.user_id = u1, .enabled = 1};
+    snprintf(p.type, sizeof p.type, "order.filled");
+    snprintf(p.channel, sizeof p.channel, "email");
+    OK(store_pref_set(c.s, &p, &err));
+    snprintf(p.channel, sizeof p.channel, "in_app");
+    OK(store_pref_set(c.s, &p, &err));
+    snprintf(p.channel, sizeof p.channel, "email");
+    p.enabled = 0;
+    OK(store_pref_set(c.s, &p, &err)); /* replaces */
+    p.user_id = u2 + 50;
+    FAILS(store_pref_set(c.s, &p, &err), ATP_ENOTFOUND, "user_id");
+    p.user_id = u1;
+    p.enabled = 2;
+    FAILS(store_pref_set(c.s, &p, &err), ATP_EINVAL, "enabled");
+
+    struct store_notif_pref prefs[3];
+    OK(store_pref_list(c.s, u1, &(struct store_page){0, 3}, prefs, &res, &err));
+    cr_assert_eq(res.count, 2);
+    cr_assert_str_eq(prefs[0].channel, "email");
+    cr_assert_eq(prefs[0].enabled, 0);
+    cr_assert_str_eq(prefs[0].type, "order.filled");
+    cr_assert_eq(prefs[0].user_id, u1);
+    cr_assert_str_eq(prefs[1].channel, "in_app");
+    cr_assert_eq(prefs[1].enabled, 1);
+    OK(store_pref_list(c.s, u2, &(struct store_page){0, 3}, prefs, &res, &err));
+    cr_assert_eq(res.count, 0);
+    end(&c);
+}
+
+/* ---- SQL metacharacters in every text field ---- */
+
+static const char *const nasty[] = {
+    "'; DROP TABLE users; --",
+    "\"double\" 'single' `back` \\ %s %n ?1 :name @p $1 ; -- /* */",
+    "रुपया ₹ — 日本語 — émoji 🚀 — ℕ",
+};
+
+void store_suite_metacharacters_verbatim(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    for (int k = 0; k < 3; k++) {
+        const char *t = nasty[k];
+        char email[STORE_EMAIL_MAX];
+        snprintf(email, sizeof email, "%s@x%d.example", t, k);
+        struct store_user u;
+        fill_user(&u, email, t, STORE_ROLE_TRADER);
+        snprintf(u.password_hash, sizeof u.password_hash, "%s", t);
+        int64_t uid = 0;
+        OK(store_user_create(c.s, &u, &uid, &err));
+        struct store_user got;
+        OK(store_user_get_by_email(c.s, email, &got, &err));
+        cr_assert_eq(got.id, uid);
+        cr_assert_str_eq(got.email, email);
+        cr_assert_str_eq(got.name, t);
+        cr_assert_str_eq(got.password_hash, t);
+
+        struct store_refresh_token tok = {.user_id = uid, .expires_ns = T0 + 5};
+        snprintf(tok.family_id, sizeof tok.family_id, "%s", t);
+        snprintf(tok.token_hash, sizeof tok.token_hash, "%s", t);
+        int64_t tid = 0;
+        OK(store_token_insert(c.s, &tok, &tid, &err));
+        struct store_refresh_token tgot;
+        OK(store_token_find(c.s, t, &tgot, &err));
+        cr_assert_str_eq(tgot.family_id, t);
+        int n = 0;
+        OK(store_token_revoke_family(c.s, uid, t, &n, &err));
+        cr_assert_eq(n, 1);
+
+        struct store_account a = {.owner_id = uid};
+        snprintf(a.name, sizeof a.name, "%s", t);
+        snprintf(a.broker, sizeof a.broker, "%.*s", (int)sizeof a.broker - 1, t);
+        /* Do not cut a UTF-8 sequence: the broker field is short; use a short ASCII-only prefix. */
+        if (k == 2)
+            snprintf(a.broker, sizeof a.broker, "₹'\"");
+        int64_t acc = 0;
+        OK(store_account_create(c.s, &a, &acc, &err));
+        struct store_account agot;
+        OK(store_account_get(c.s, acc, &agot, &err));
+        cr_assert_str_eq(agot.name, t);
+        cr_assert_str_eq(agot.broker, a.broker);
+        OK(store_account_rename(c.s, acc, t, &err));
+
+        struct store_invitation inv = {.account_id = acc, .created_by = uid, .role = STORE_ACCESS_TRADER,
+                                       .expires_ns = T0 + 5};
+        snprintf(inv.email, sizeof inv.email, "%s", email);
+        snprintf(inv.token_hash, sizeof inv.token_hash, "inv%s", t);
+        int64_t iid = 0;
+        OK(store_invite_create(c.s, &inv, &iid, &err));
+        struct store_invitation igot;
+        OK(store_invite_find(c.s, inv.token_hash, &igot, &err));
+        cr_assert_str_eq(igot.email, email);
+        struct store_page_out res;
+        OK(store_invite_list_for_email(c.s, email, &(struct store_page){0, 1}, &igot, &res, &err));
+        cr_assert_eq(res.count, 1);
+        cr_assert_eq(igot.id, iid);
+
+        struct store_broker_conn bc = {.account_id = acc};
+        snprintf(bc.broker, sizeof bc.broker, "%s", a.broker);
+        snprintf(bc.key_id, sizeof bc.key_id, "%s", t);
+        snprintf(bc.masked, sizeof bc.masked, "%s", t);
+        static struct store_broker_secret sec;
+        memcpy(sec.ciphertext, t, strlen(t));
+        sec.ciphertext_len = (uint32_t)strlen(t);
+        memcpy(sec.nonce, "'\0;", 3);
+        sec.nonce_len = 3;
+        int64_t bid = 0;
+        OK(store_broker_create(c.s, &bc, &sec, &bid, &err));
+        struct store_broker_conn bgot;
+        OK(store_broker_list(c.s, acc, &(struct store_page){0, 1}, &bgot, &res, &err));
+        cr_assert_str_eq(bgot.key_id, t);
+        cr_assert_str_eq(bgot.masked, t);
+        cr_assert_str_eq(bgot.broker, a.broker);
+
+        static struct store_audit au;
+        memset(&au, 0, sizeof au);
+        au.ts_ns = T0 + k + 1;
+        au.user_id = uid;
+        snprintf(au.action, sizeof au.action, "%s", t);
+        snprintf(au.resource, sizeof au.resource, "%s", t);
+        snprintf(au.ip, sizeof au.ip, "%s", t);
+        snprintf(au.user_agent, sizeof au.user_agent, "%s", t);
+        snprintf(au.result, sizeof au.result, "'--");
+        snprintf(au.details, sizeof au.details, "{\"q\":\"%s\"}", k == 1 ? "\\\"x\\\"" : t);
+        int64_t aid = 0;
+        OK(store_audit_append(c.s, &au, &aid, &err));
+        static struct store_audit augot;
+        struct store_audit_filter f = {.user_id = uid};
+        snprintf(f.action, sizeof f.action, "%s", t);
+        OK(store_audit_query(c.s, &f, &(struct store_page){0, 1}, &augot, &res, &err));
+        cr_assert_eq(res.count, 1);
+        cr_assert_str_eq(augot.action, t);
+        cr_assert_str_eq(augot.resource, t);
+        cr_assert_str_eq(augot.ip, t);
+        cr_assert_str_eq(augot.user_agent, t);
+        cr_assert_str_eq(augot.result, "'--");
+        cr_assert_str_eq(augot.details, au.details);
+
+        static struct store_notification no;
+        memset(&no, 0, sizeof no);
+        no.user_id = uid;
+        no.ts_ns = T0;
+        snprintf(no.type, sizeof no.type, "%s", t);
+        snprintf(no.title, sizeof no.title, "%s", t);
+        snprintf(no.body, sizeof no.body, "%s", t);
+        int64_t nid = 0;
+        OK(store_notif_create(c.s, &no, &nid, &err));
+        static struct store_notification nogot;
+        OK(store_notif_list(c.s, uid, 0, &(struct store_page){0, 1}, &nogot, &res, &err));
+        cr_assert_str_eq(nogot.type, t);
+        cr_assert_str_eq(nogot.title, t);
+        cr_assert_str_eq(nogot.body, t);
+
+        struct store_notif_pref p = {.user_id = uid, .enabled = 1};
+        snprintf(p.type, sizeof p.type, "%s", t);
+        snprintf(p.channel, sizeof p.channel, "%s", k == 0 ? "';--" : "\"x\"");
+        OK(store_pref_set(c.s, &p, &err));
+        struct store_notif_pref pgot;
+        OK(store_pref_list(c.s, uid, &(struct store_page){0, 1}, &pgot, &res, &err));
+        cr_assert_str_eq(pgot.type, t);
+        cr_assert_str_eq(pgot.channel, p.channel);
+    }
+    /* Every table is still there and holds exactly what was put in. */
+    struct store_user users[4];
+    struct store_page_out res;
+    OK(store_user_list(c.s, &(struct store_page){0, 4}, users, &res, &err));
+    cr_assert_eq(res.count, 3);
+    end(&c);
+}
