@@ -1,6 +1,7 @@
 #include "app/cli.h"
 
 #include "core/log.h"
+#include "core/paths.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -150,26 +151,9 @@ const char *cli_data_path(const char *name)
 {
     static char slots[4][PATH_MAX + 64];
     static int next;
-    char *buf = slots[next++ % 4];
-    const char *env = getenv("ATP_DATA_DIR");
-    if (env && *env) {
-        snprintf(buf, sizeof slots[0], "%s/%s", env, name);
-        return buf;
-    }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(buf, sizeof slots[0], "%s/../data/%s", exe, name);
-            if (access(buf, R_OK) == 0)
-                return buf;
-        }
-    }
-    snprintf(buf, sizeof slots[0], "data/%s", name);
-    return buf;
+    char rel[PATH_MAX];
+    snprintf(rel, sizeof rel, "data/%s", name);
+    return paths_resolve("ATP_DATA_DIR", 1, rel, slots[next++ % 4], sizeof slots[0]);
 }
 
 int cli_refdata_load(const char *cmd, struct cli_refdata *rd, const char *kite_csv)

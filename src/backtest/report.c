@@ -1,5 +1,7 @@
 #include "backtest/report.h"
 
+#include "core/paths.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -13,25 +15,7 @@
 const char *report_default_lwc_path(void)
 {
     static char buf[PATH_MAX + 160];
-    const char *env = getenv("ATP_LWC_JS");
-    if (env && *env) {
-        snprintf(buf, sizeof buf, "%s", env);
-        return buf;
-    }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(buf, sizeof buf, "%s/../%s", exe, REPORT_LWC_REL);
-            if (access(buf, R_OK) == 0)
-                return buf;
-        }
-    }
-    snprintf(buf, sizeof buf, "%s", REPORT_LWC_REL);
-    return buf;
+    return paths_resolve("ATP_LWC_JS", 0, REPORT_LWC_REL, buf, sizeof buf);
 }
 
 /* ---- formatting ------------------------------------------------------------------------- */

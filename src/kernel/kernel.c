@@ -789,14 +789,30 @@ int kernel_place(struct kernel *k, const struct order_request *req, uint64_t *id
     return rc;
 }
 
-int kernel_cancel(struct kernel *k, uint64_t account_id, uint64_t order_id, struct atp_err *err)
+/* The account's order that is still working, or NULL with err set (another account's order is
+ * "not found", never "forbidden"). */
+static struct order *working_order(struct kernel *k, uint64_t account_id, uint64_t order_id,
+                                   int *rc, struct atp_err *err)
 {
     struct order *o = oms_get(k->oms, order_id);
-    if (!o || o->req.account_id != account_id)
-        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "order_id", "no such order");
-    if (order_state_is_terminal(o->state))
-        return atp_err_set(err, ATP_ESTATE, NULL, 0, "order_id", "order is %s",
-                           order_state_name(o->state));
+    if (!o || o->req.account_id != account_id) {
+        *rc = atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "order_id", "no such order");
+        return NULL;
+    }
+    if (order_state_is_terminal(o->state)) {
+        *rc = atp_err_set(err, ATP_ESTATE, NULL, 0, "order_id", "order is %s",
+                          order_state_name(o->state));
+        return NULL;
+    }
+    return o;
+}
+
+int kernel_cancel(struct kernel *k, uint64_t account_id, uint64_t order_id, struct atp_err *err)
+{
+    int status;
+    struct order *o = working_order(k, account_id, order_id, &status, err);
+    if (!o)
+        return status;
     struct risk_order_ctx rc = {.action = RISK_ACTION_CANCEL, .req = &o->req, .now = k->now};
     struct risk_decision d;
     if (risk_check_order(k->risk, &rc, &d) != RISK_ALLOW) {
@@ -817,12 +833,10 @@ int kernel_cancel(struct kernel *k, uint64_t account_id, uint64_t order_id, stru
 int kernel_modify(struct kernel *k, uint64_t account_id, uint64_t order_id, int64_t new_qty,
                   px_t new_limit_price, px_t new_trigger_price, struct atp_err *err)
 {
-    struct order *o = oms_get(k->oms, order_id);
-    if (!o || o->req.account_id != account_id)
-        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "order_id", "no such order");
-    if (order_state_is_terminal(o->state))
-        return atp_err_set(err, ATP_ESTATE, NULL, 0, "order_id", "order is %s",
-                           order_state_name(o->state));
+    int status;
+    struct order *o = working_order(k, account_id, order_id, &status, err);
+    if (!o)
+        return status;
     struct order_request next = o->req;
     next.qty = new_qty;
     next.limit_price = new_limit_price;
