@@ -69,6 +69,17 @@ static const struct cli_command commands[] = {
      cmd_backtest},
     {"strategies", "list the built-in strategies and their parameters",
      "usage: atp strategies\n", cmd_strategies},
+    {"migrate", "create or upgrade the platform database and list its migrations",
+     "usage: atp migrate [--db URL]\n"
+     "  URL: sqlite:PATH (default: $ATP_DB, else sqlite:var/atp.db, created on first use).\n",
+     cmd_migrate},
+    {"user", "operator commands on users: add, list, set-role, unlock, disable",
+     "usage: atp user add --email E [--name N] [--role admin|trader|investor] [--db URL]\n"
+     "       atp user list [--db URL]\n"
+     "       atp user set-role --email E --role R | unlock --email E | disable --email E\n"
+     "  add: the password comes from $ATP_USER_PASSWORD (at least 10 characters), or one is\n"
+     "  generated and printed once. New users are traders unless --role says otherwise.\n",
+     cmd_user},
     {"bench", "benchmarks (md: candle + indicator engine throughput and latency)",
      "usage: atp bench md [--instruments N] [--ticks N] [--seed N]\n"
      "       atp bench backtest [--bars N] [--ticks N] [--strategies N]\n"
