@@ -16,6 +16,8 @@ PACKAGES=(
   libcriterion-dev                   # unit tests
   libsodium-dev                      # argon2id, XChaCha20-Poly1305, HMAC-SHA256, randomness
   liboath-dev                        # TOTP (RFC 6238)
+  libwebsockets-dev libuv1-dev       # HTTP/WS server (atp serve) on the libuv event loop
+  curl                               # tests/cli/test_serve.sh drives the server over HTTP
 )
 
 missing=()

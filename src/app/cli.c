@@ -68,6 +68,15 @@ static const struct cli_command commands[] = {
      cmd_backtest},
     {"strategies", "list the built-in strategies and their parameters",
      "usage: atp strategies\n", cmd_strategies},
+    {"serve", "run the platform server: REST API, health, metrics",
+     "usage: atp serve [--listen 127.0.0.1:8080] [--config FILE]\n"
+     "  Serves the HTTP API (docs/api.md) and prints its URL. --listen HOST:0 picks a free port.\n"
+     "  --config    JSON file: {\"listen\", \"body_max\", \"rate_per_s\", \"rate_burst\",\n"
+     "              \"drain_timeout_ms\"} (also ATP_CONFIG)\n"
+     "  Environment (over the file, under options): ATP_LISTEN, ATP_BODY_MAX, ATP_RATE_PER_S,\n"
+     "  ATP_RATE_BURST, ATP_DRAIN_TIMEOUT_MS, ATP_LOG_LEVEL (info logs every request).\n"
+     "  SIGTERM/SIGINT: requests in flight finish, then the process exits 0.\n",
+     cmd_serve},
     {"bench", "benchmarks (md: candle + indicator engine throughput and latency)",
      "usage: atp bench md [--instruments N] [--ticks N] [--seed N]\n"
      "       atp bench backtest [--bars N] [--ticks N] [--strategies N]\n"

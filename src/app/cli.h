@@ -74,5 +74,6 @@ int cmd_instruments(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_backtest(int argc, char **argv);
 int cmd_strategies(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif
