@@ -334,8 +334,6 @@ static int dispatch(struct lws *wsi, struct pss *pss)
     unsigned allowed = 0;
     char allow[64];
 
-    if (srv->draining)
-        return respond_error(wsi, pss, 503, "shutting_down", NULL, "the server is shutting down", NULL);
     enum api_match m = api_route_match(api_routes, api_n_routes, pss->method, pss->path, &route,
                                        req.params, &req.n_params, &allowed);
     if (m == API_MATCH_NOT_FOUND)
@@ -426,10 +424,15 @@ static int on_request(struct lws *wsi, struct pss *pss, const char *uri)
     int rlen = lws_hdr_custom_length(wsi, "x-request-id:", 13);
     if (rlen > 0 && rlen <= API_REQUEST_ID_MAX &&
         lws_hdr_custom_copy(wsi, rid, sizeof rid, "x-request-id:", 13) > 0 && api_request_id_valid(rid))
-        snprintf(pss->request_id, sizeof pss->request_id, "%s", rid);
+        memcpy(pss->request_id, rid, strlen(rid) + 1); /* valid: at most API_REQUEST_ID_MAX */
     else
         make_request_id(pss->request_id, sizeof pss->request_id);
 
+    /* Requests that arrive while draining are refused; those already started finish. */
+    if (srv->draining) {
+        pss->close_after = 1;
+        return respond_error(wsi, pss, 503, "shutting_down", NULL, "the server is shutting down", NULL);
+    }
     if (!pss->method)
         return respond_error(wsi, pss, 405, "method_not_allowed", NULL, "unsupported method", NULL);
 
