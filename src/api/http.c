@@ -34,6 +34,7 @@ struct api_server {
     struct api_config cfg;
     uv_loop_t *loop;
     struct lws_context *lws;
+    int lws_destroying;                    /* lws_context_destroy was called once */
     int port;
     struct ratelimit *rl;
     struct route_stats *stats;             /* api_n_routes + 1 (the last: unmatched) */
@@ -598,6 +599,8 @@ int api_server_new(const struct api_config *cfg, uv_loop_t *loop, struct api_ser
                    LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.foreign_loops = foreign_loops;
     info.user = srv;
+    /* lws clears srv->lws itself once an asynchronous destroy on the foreign loop completes. */
+    info.pcontext = &srv->lws;
     info.max_http_header_data = 4096;
     info.keepalive_timeout = 5;
     info.timeout_secs = 30;
@@ -612,11 +615,14 @@ int api_server_new(const struct api_config *cfg, uv_loop_t *loop, struct api_ser
     return ATP_OK;
 }
 
+/* With a foreign loop, lws_context_destroy starts closing lws's handles; the loop finishes the
+ * job, and a second call after the loop ended frees what is left (lws's foreign-loop example
+ * does the same). srv->lws is cleared by lws through info.pcontext once it is all gone. */
 static void close_lws(struct api_server *srv)
 {
-    if (srv->lws) {
+    if (srv->lws && !srv->lws_destroying) {
+        srv->lws_destroying = 1;
         lws_context_destroy(srv->lws);
-        srv->lws = NULL;
     }
 }
 
@@ -651,6 +657,8 @@ void api_server_free(struct api_server *srv)
     if (!srv)
         return;
     close_lws(srv);
+    if (srv->lws) /* the second, final call */
+        lws_context_destroy(srv->lws);
     ratelimit_free(srv->rl);
     atp_free(srv->stats);
     atp_free(srv);
