@@ -17,6 +17,8 @@ PACKAGES=(
   libsodium-dev                      # argon2id, XChaCha20-Poly1305, HMAC-SHA256, randomness
   liboath-dev                        # TOTP (RFC 6238)
   libsqlite3-dev                     # embedded store (src/store/sqlite)
+  libwebsockets-dev libuv1-dev       # HTTP/WS server (atp serve) on the libuv event loop
+  curl                               # tests/cli/test_serve.sh drives the server over HTTP
 )
 
 missing=()

@@ -80,6 +80,15 @@ static const struct cli_command commands[] = {
      "  add: the password comes from $ATP_USER_PASSWORD (at least 10 characters), or one is\n"
      "  generated and printed once. New users are traders unless --role says otherwise.\n",
      cmd_user},
+    {"serve", "run the platform server: REST API, health, metrics",
+     "usage: atp serve [--listen 127.0.0.1:8080] [--config FILE]\n"
+     "  Serves the HTTP API (docs/api.md) and prints its URL. --listen HOST:0 picks a free port.\n"
+     "  --config    JSON file: {\"listen\", \"body_max\", \"rate_per_s\", \"rate_burst\",\n"
+     "              \"drain_timeout_ms\"} (also ATP_CONFIG)\n"
+     "  Environment (over the file, under options): ATP_LISTEN, ATP_BODY_MAX, ATP_RATE_PER_S,\n"
+     "  ATP_RATE_BURST, ATP_DRAIN_TIMEOUT_MS, ATP_LOG_LEVEL (info logs every request).\n"
+     "  SIGTERM/SIGINT: requests in flight finish, then the process exits 0.\n",
+     cmd_serve},
     {"bench", "benchmarks (md: candle + indicator engine throughput and latency)",
      "usage: atp bench md [--instruments N] [--ticks N] [--seed N]\n"
      "       atp bench backtest [--bars N] [--ticks N] [--strategies N]\n"

@@ -76,5 +76,6 @@ int cmd_backtest(int argc, char **argv);
 int cmd_strategies(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

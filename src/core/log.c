@@ -44,22 +44,45 @@ static void escape(char *buf, size_t size, size_t *n, const char *s)
     }
 }
 
-void atp_log(enum log_level level, const char *module, const char *fmt, ...)
+static void vlog(enum log_level level, const char *module, const char *key, const char *value,
+                 const char *fmt, va_list ap)
 {
-    if (level < log_min || level >= LOG_OFF)
-        return;
-    char msg[1024], line[2600];
-    va_list ap;
-    va_start(ap, fmt);
+    char msg[1024], line[2800];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     size_t n = (size_t)snprintf(line, sizeof line, "{\"ts\":%lld.%03ld,\"level\":\"%s\",\"module\":\"",
                                 (long long)now.tv_sec, now.tv_nsec / 1000000, level_names[level]);
     escape(line, sizeof line, &n, module ? module : "");
+    if (key && value) {
+        n += (size_t)snprintf(line + n, sizeof line - n, "\",\"");
+        escape(line, sizeof line, &n, key);
+        n += (size_t)snprintf(line + n, sizeof line - n, "\":\"");
+        escape(line, sizeof line, &n, value);
+    }
     n += (size_t)snprintf(line + n, sizeof line - n, "\",\"msg\":\"");
     escape(line, sizeof line, &n, msg);
     snprintf(line + n, sizeof line - n, "\"}\n");
     fputs(line, log_out ? log_out : stderr);
+}
+
+void atp_log(enum log_level level, const char *module, const char *fmt, ...)
+{
+    if (level < log_min || level >= LOG_OFF)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, module, NULL, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void atp_log_kv(enum log_level level, const char *module, const char *key, const char *value,
+                const char *fmt, ...)
+{
+    if (level < log_min || level >= LOG_OFF)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, module, key, value, fmt, ap);
+    va_end(ap);
 }

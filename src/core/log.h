@@ -21,4 +21,10 @@ int log_level_parse(const char *text);
 void atp_log(enum log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Like atp_log, with one more string field in the record, placed before "msg": e.g. key
+ * "request_id" ties every line of one HTTP request together. key and value are JSON-escaped;
+ * a NULL key or value leaves the field out. */
+void atp_log_kv(enum log_level level, const char *module, const char *key, const char *value,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 #endif

@@ -1,0 +1,66 @@
+/* api/http: the HTTP server of `atp serve`, on libwebsockets driven by a libuv loop the caller
+ * owns (the io thread's loop, which later also carries WebSockets, broker HTTPS and timers).
+ *
+ * Per request, on the io thread: rate limit (per client IP, 429 + Retry-After) -> body cap (413)
+ * -> route match (404 / 405 + Allow) -> policy (401 / 403 / 404) -> JSON body schema (400 naming
+ * the field) -> handler. Every response carries the security headers and X-Request-Id; every log
+ * line of a request carries its request_id. Shutdown is graceful: new requests get 503, those in
+ * flight finish (up to drain_timeout_ms), then the server closes and the loop may end. */
+#ifndef ATP_API_HTTP_H
+#define ATP_API_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/err.h"
+
+struct api_config {
+    char host[64];            /* listen address, IPv4 literal (default 127.0.0.1) */
+    int port;                 /* 0: an ephemeral port (api_server_port tells which) */
+    size_t body_max;          /* request body cap, bytes (default 1 MiB) */
+    double rate_per_s;        /* per-IP token refill (default 50/s) */
+    double rate_burst;        /* per-IP bucket size (default 100) */
+    int drain_timeout_ms;     /* longest wait for in-flight requests on shutdown (default 5000) */
+};
+
+/* Fills the defaults above. */
+void api_config_defaults(struct api_config *cfg);
+
+/* Parses "HOST:PORT" (or ":PORT", or "PORT") into cfg. ATP_EINVAL with err naming "listen". */
+int api_config_listen(struct api_config *cfg, const char *text, struct atp_err *err);
+
+struct api_server;
+
+/* Creates the server on loop and binds the listening socket. ATP_OK with *out set, or ATP_EIO
+ * (cannot bind/listen) / ATP_ENOMEM with err filled. The loop must outlive the server. */
+int api_server_new(const struct api_config *cfg, uv_loop_t *loop, struct api_server **out,
+                   struct atp_err *err);
+
+/* The bound TCP port. */
+int api_server_port(const struct api_server *srv);
+
+/* Starts a graceful shutdown (idempotent): answers new requests 503, waits for in-flight ones
+ * (at most drain_timeout_ms), then closes every connection and handle of the server, so the
+ * loop's uv_run returns once the caller's own handles are closed too. io thread only. */
+void api_server_shutdown(struct api_server *srv);
+
+/* Frees the server. Call after uv_run returned following api_server_shutdown. NULL: no-op. */
+void api_server_free(struct api_server *srv);
+
+/* For handlers (io thread). */
+/* Prometheus text exposition of the server's counters into *out (atp_malloc; caller frees). */
+int api_metrics_render(struct api_server *srv, char **out, size_t *len);
+/* Seconds since the server started. */
+double api_server_uptime_s(const struct api_server *srv);
+/* Requests currently being served. */
+int api_server_inflight(const struct api_server *srv);
+
+/* The OpenAPI 3.1 document of a route table (new reference, NULL on allocation failure):
+ * paths, methods, operationIds (route names), path parameters, request body schemas from the
+ * routes' field lists and each route's responses fragment. api/openapi.c. */
+#include <jansson.h>
+struct api_route;
+json_t *api_openapi_build(const struct api_route *routes, size_t n);
+
+#endif

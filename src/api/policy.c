@@ -1,0 +1,64 @@
+#include "api/policy.h"
+
+#include <string.h>
+
+/* The policy table. One row per route name of api/routes.c (a unit test checks both ways).
+ * Columns: anonymous, investor, trader, admin. Rows for the issue's next routes go here as the
+ * routes land, e.g.
+ *   {"auth.register", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
+ *   {"accounts.get", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+ *   {"accounts.update", {API_DENY, API_DENY, API_OWNER, API_DENY}},
+ *   {"admin.users.list", {API_DENY, API_DENY, API_DENY, API_ALLOW}}, */
+const struct api_policy_row api_policy[] = {
+    /*                             anonymous   investor   trader     admin */
+    {"health", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"metrics", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"openapi", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"auth.login", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
+};
+const size_t api_n_policy = sizeof api_policy / sizeof api_policy[0];
+
+const struct api_policy_row *api_policy_find(const char *route)
+{
+    for (size_t i = 0; route && i < api_n_policy; i++)
+        if (strcmp(api_policy[i].route, route) == 0)
+            return &api_policy[i];
+    return NULL;
+}
+
+enum api_decision api_policy_decide(const char *route, enum api_role role, enum api_relation rel)
+{
+    const struct api_policy_row *row = api_policy_find(route);
+    enum api_decision deny =
+        role == API_ROLE_ANONYMOUS ? API_POLICY_UNAUTHENTICATED : API_POLICY_FORBIDDEN;
+    if (!row || (unsigned)role >= API_N_ROLES)
+        return deny;
+    switch (row->rule[role]) {
+    case API_ALLOW:
+        return API_POLICY_ALLOW;
+    case API_OWNER:
+        if (rel == API_REL_OWNER)
+            return API_POLICY_ALLOW;
+        if (rel == API_REL_STRANGER)
+            return API_POLICY_HIDDEN;
+        return deny;
+    case API_MEMBER:
+        if (rel == API_REL_OWNER || rel == API_REL_INVITED)
+            return API_POLICY_ALLOW;
+        if (rel == API_REL_STRANGER)
+            return API_POLICY_HIDDEN;
+        return deny;
+    case API_DENY:
+    default:
+        /* Someone who cannot see the resource at all must not learn it exists. */
+        if (rel == API_REL_STRANGER && role != API_ROLE_ANONYMOUS)
+            return API_POLICY_HIDDEN;
+        return deny;
+    }
+}
+
+const char *api_role_name(enum api_role role)
+{
+    static const char *const names[] = {"anonymous", "investor", "trader", "admin"};
+    return (unsigned)role < API_N_ROLES ? names[role] : "?";
+}

@@ -1,0 +1,169 @@
+/* atp serve: the platform server. Configuration, lowest to highest precedence: defaults, the
+ * --config JSON file, ATP_* environment variables, command-line options. Signals (SIGTERM,
+ * SIGINT) start a graceful shutdown; the exit status is 0 when it completes. */
+#include "app/cli.h"
+
+#include "api/http.h"
+#include "core/log.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+struct serve {
+    struct api_server *srv;
+    uv_signal_t sigterm, sigint;
+};
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct serve *s = h->data;
+    atp_log(LOG_INFO, "serve", "signal %d: shutting down", signum);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    api_server_shutdown(s->srv);
+}
+
+/* One numeric setting from text; source names where it came from (file, env var, option). */
+static int set_num(const char *source, const char *text, double min, double max, double *out)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (!*text || *end || !(v >= min && v <= max))
+        return cli_fail("serve", "%s must be a number in %g..%g, not '%s'", source, min, max, text);
+    *out = v;
+    return CLI_EXIT_OK;
+}
+
+struct setting {
+    const char *key;   /* config file key */
+    const char *env;   /* environment variable */
+    double min, max;
+};
+static const struct setting settings[] = {
+    {"body_max", "ATP_BODY_MAX", 1, 1 << 30},
+    {"rate_per_s", "ATP_RATE_PER_S", 0.001, 1e9},
+    {"rate_burst", "ATP_RATE_BURST", 1, 1e9},
+    {"drain_timeout_ms", "ATP_DRAIN_TIMEOUT_MS", 0, 600000},
+};
+#define N_SETTINGS (sizeof settings / sizeof settings[0])
+
+static void apply(struct api_config *cfg, size_t i, double v)
+{
+    switch (i) {
+    case 0: cfg->body_max = (size_t)v; break;
+    case 1: cfg->rate_per_s = v; break;
+    case 2: cfg->rate_burst = v; break;
+    case 3: cfg->drain_timeout_ms = (int)v; break;
+    }
+}
+
+static int load_config_file(const char *path, struct api_config *cfg)
+{
+    json_error_t jerr;
+    struct atp_err err;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return cli_fail("serve", "%s:%d: %s", path, jerr.line, jerr.text);
+    int rc = CLI_EXIT_OK;
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v) {
+        char source[300];
+        snprintf(source, sizeof source, "%s: field '%s'", path, key);
+        if (strcmp(key, "listen") == 0) {
+            if (!json_is_string(v) || api_config_listen(cfg, json_string_value(v), &err) != ATP_OK) {
+                rc = cli_fail("serve", "%s must be a string HOST:PORT", source);
+                break;
+            }
+            continue;
+        }
+        size_t i = 0;
+        while (i < N_SETTINGS && strcmp(settings[i].key, key) != 0)
+            i++;
+        if (i == N_SETTINGS) {
+            rc = cli_fail("serve", "%s: unknown setting", source);
+            break;
+        }
+        double d = json_number_value(v);
+        if (!json_is_number(v) || !(d >= settings[i].min && d <= settings[i].max)) {
+            rc = cli_fail("serve", "%s must be a number in %g..%g", source, settings[i].min,
+                          settings[i].max);
+            break;
+        }
+        apply(cfg, i, d);
+    }
+    json_decref(root);
+    return rc;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct api_config cfg;
+    struct atp_err err;
+    const char *config = NULL, *listen = NULL;
+    api_config_defaults(&cfg);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config = argv[++i];
+        else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
+            listen = argv[++i];
+        else
+            return cli_fail("serve", "unknown or incomplete option '%s' (atp serve --help)", argv[i]);
+    }
+    if (!config)
+        config = getenv("ATP_CONFIG");
+    if (config && load_config_file(config, &cfg) != CLI_EXIT_OK)
+        return CLI_EXIT_USAGE;
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const char *text = getenv(settings[i].env);
+        double v = 0;
+        if (!text)
+            continue;
+        if (set_num(settings[i].env, text, settings[i].min, settings[i].max, &v) != CLI_EXIT_OK)
+            return CLI_EXIT_USAGE;
+        apply(&cfg, i, v);
+    }
+    const char *env_listen = getenv("ATP_LISTEN");
+    if (env_listen && api_config_listen(&cfg, env_listen, &err) != ATP_OK)
+        return cli_fail("serve", "ATP_LISTEN %s", err.msg);
+    if (listen && api_config_listen(&cfg, listen, &err) != ATP_OK)
+        return cli_fail("serve", "--listen %s", err.msg);
+
+    /* A client that goes away mid-response must not kill the server. */
+    signal(SIGPIPE, SIG_IGN);
+    uv_loop_t loop;
+    struct serve s = {0};
+    if (uv_loop_init(&loop) != 0) {
+        fprintf(stderr, "atp serve: cannot create the event loop\n");
+        return CLI_EXIT_FAIL;
+    }
+    if (api_server_new(&cfg, &loop, &s.srv, &err) != ATP_OK) {
+        char buf[600];
+        fprintf(stderr, "atp serve: %s\n", atp_err_format(&err, buf, sizeof buf));
+        uv_loop_close(&loop);
+        return CLI_EXIT_FAIL;
+    }
+    uv_signal_init(&loop, &s.sigterm);
+    uv_signal_init(&loop, &s.sigint);
+    s.sigterm.data = s.sigint.data = &s;
+    uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s.sigint, on_signal, SIGINT);
+
+    printf("atp serve: listening on http://%s:%d/ (health: /health, API: /api/v1/openapi.json)\n",
+           cfg.host, api_server_port(s.srv));
+    fflush(stdout);
+    atp_log(LOG_INFO, "serve", "listening on %s:%d", cfg.host, api_server_port(s.srv));
+
+    uv_run(&loop, UV_RUN_DEFAULT);
+    api_server_free(s.srv);
+    /* Handles lws closed late get their close callbacks here. */
+    uv_run(&loop, UV_RUN_NOWAIT);
+    int rc = uv_loop_close(&loop);
+    if (rc != 0)
+        atp_log(LOG_WARN, "serve", "event loop closed with handles open: %s", uv_strerror(rc));
+    atp_log(LOG_INFO, "serve", "stopped");
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,269 @@
+/* api: the route table and the policy table agree; router matching, policy decisions, request
+ * parsing (query, request id, JSON body schema), the token-bucket rate limit, OpenAPI output. */
+#include <criterion/criterion.h>
+
+#include <string.h>
+
+#include "api/http.h"
+#include "api/json_err.h"
+#include "api/policy.h"
+#include "api/ratelimit.h"
+#include "api/request.h"
+#include "api/router.h"
+#include "core/alloc.h"
+
+/* The start of the issue's authorization matrix: every route has exactly one policy row, every
+ * policy row names a route, patterns are well-formed and no (method, pattern) appears twice. */
+Test(api_tables, every_route_has_one_policy_row_and_back)
+{
+    cr_assert_gt(api_n_routes, 0);
+    for (size_t i = 0; i < api_n_routes; i++) {
+        const struct api_route *r = &api_routes[i];
+        cr_assert(api_policy_find(r->name), "route %s %s (%s) has no policy row",
+                  api_method_name(r->method), r->pattern, r->name);
+        cr_assert(api_pattern_valid(r->pattern), "bad pattern %s", r->pattern);
+        cr_assert(r->handler, "%s has no handler", r->name);
+        cr_assert_str_neq(api_method_name(r->method), "?", "%s: one method bit", r->name);
+        for (size_t j = i + 1; j < api_n_routes; j++) {
+            cr_assert(!(r->method == api_routes[j].method && strcmp(r->pattern, api_routes[j].pattern) == 0),
+                      "duplicate route %s", r->pattern);
+            cr_assert_str_neq(r->name, api_routes[j].name, "duplicate route name");
+        }
+    }
+    for (size_t p = 0; p < api_n_policy; p++) {
+        int found = 0, dup = 0;
+        for (size_t i = 0; i < api_n_routes; i++)
+            found |= strcmp(api_policy[p].route, api_routes[i].name) == 0;
+        for (size_t q = p + 1; q < api_n_policy; q++)
+            dup |= strcmp(api_policy[p].route, api_policy[q].route) == 0;
+        cr_assert(found, "policy row %s names no route", api_policy[p].route);
+        cr_assert(!dup, "policy row %s appears twice", api_policy[p].route);
+    }
+}
+
+/* The matrix for today's routes: route x role x relation -> decision. */
+Test(api_tables, authorization_matrix_of_system_routes)
+{
+    static const char *const public_routes[] = {"health", "metrics", "openapi", "auth.login"};
+    for (size_t i = 0; i < sizeof public_routes / sizeof public_routes[0]; i++)
+        for (int role = 0; role < API_N_ROLES; role++)
+            cr_assert_eq(api_policy_decide(public_routes[i], (enum api_role)role, API_REL_NONE),
+                         API_POLICY_ALLOW, "%s as %s", public_routes[i], api_role_name((enum api_role)role));
+}
+
+Test(api_policy, rules_fail_closed_and_hide_other_tenants)
+{
+    cr_assert_eq(api_policy_decide("no.such.route", API_ROLE_ANONYMOUS, API_REL_NONE),
+                 API_POLICY_UNAUTHENTICATED);
+    cr_assert_eq(api_policy_decide("no.such.route", API_ROLE_ADMIN, API_REL_NONE), API_POLICY_FORBIDDEN);
+    cr_assert_eq(api_policy_decide("health", (enum api_role)9, API_REL_NONE), API_POLICY_FORBIDDEN);
+}
+
+struct match_case {
+    const char *method, *path;
+    enum api_match want;
+    const char *route;     /* expected route name on OK */
+    const char *allow;     /* expected Allow on BAD_METHOD */
+};
+
+Test(api_router, table_driven_matching)
+{
+    static const struct api_route routes[] = {
+        {API_GET, "/health", "health", NULL, NULL, NULL, NULL, NULL},
+        {API_GET, "/api/v1/accounts", "accounts.list", NULL, NULL, NULL, NULL, NULL},
+        {API_POST, "/api/v1/accounts", "accounts.create", NULL, NULL, NULL, NULL, NULL},
+        {API_GET, "/api/v1/accounts/{id}", "accounts.get", NULL, NULL, NULL, NULL, NULL},
+        {API_PATCH, "/api/v1/accounts/{id}", "accounts.update", NULL, NULL, NULL, NULL, NULL},
+        {API_GET, "/api/v1/accounts/mine", "accounts.mine", NULL, NULL, NULL, NULL, NULL},
+        {API_DELETE, "/api/v1/accounts/{id}/access/{user_id}", "access.revoke", NULL, NULL, NULL, NULL, NULL},
+    };
+    static const struct match_case cases[] = {
+        {"GET", "/health", API_MATCH_OK, "health", NULL},
+        {"HEAD", "/health", API_MATCH_OK, "health", NULL},
+        {"POST", "/health", API_MATCH_BAD_METHOD, NULL, "GET, HEAD"},
+        {"GET", "/health/", API_MATCH_NOT_FOUND, NULL, NULL},
+        {"GET", "/healthz", API_MATCH_NOT_FOUND, NULL, NULL},
+        {"GET", "/", API_MATCH_NOT_FOUND, NULL, NULL},
+        {"GET", "", API_MATCH_NOT_FOUND, NULL, NULL},
+        {"POST", "/api/v1/accounts", API_MATCH_OK, "accounts.create", NULL},
+        {"DELETE", "/api/v1/accounts", API_MATCH_BAD_METHOD, NULL, "GET, HEAD, POST"},
+        {"GET", "/api/v1/accounts/7", API_MATCH_OK, "accounts.get", NULL},
+        {"GET", "/api/v1/accounts/mine", API_MATCH_OK, "accounts.mine", NULL},
+        {"PATCH", "/api/v1/accounts/mine", API_MATCH_OK, "accounts.update", NULL},
+        {"GET", "/api/v1/accounts//", API_MATCH_NOT_FOUND, NULL, NULL},
+        {"DELETE", "/api/v1/accounts/7/access/9", API_MATCH_OK, "access.revoke", NULL},
+        {"GET", "/api/v1/accounts/7/access/9", API_MATCH_BAD_METHOD, NULL, "DELETE"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct match_case *c = &cases[i];
+        const struct api_route *r;
+        struct api_param params[API_MAX_PARAMS];
+        int n = 0;
+        unsigned allowed;
+        enum api_match m = api_route_match(routes, sizeof routes / sizeof routes[0],
+                                           api_method_parse(c->method), c->path, &r, params, &n, &allowed);
+        cr_assert_eq(m, c->want, "%s %s: got %d", c->method, c->path, m);
+        if (c->route)
+            cr_assert_str_eq(r->name, c->route, "%s %s", c->method, c->path);
+        if (c->allow) {
+            char buf[64];
+            cr_assert_str_eq(api_method_list(allowed, buf, sizeof buf), c->allow, "%s %s", c->method, c->path);
+        }
+    }
+    /* Parameters by name. */
+    const struct api_route *r;
+    struct api_request req = {0};
+    unsigned allowed;
+    cr_assert_eq(api_route_match(routes, 7, API_DELETE, "/api/v1/accounts/a%20b/access/42", &r, req.params,
+                                 &req.n_params, &allowed), API_MATCH_OK);
+    cr_assert_str_eq(api_param(&req, "id"), "a%20b");
+    cr_assert_str_eq(api_param(&req, "user_id"), "42");
+    cr_assert_null(api_param(&req, "nope"));
+    /* An over-long parameter value is not found, never truncated. */
+    char path[400] = "/api/v1/accounts/";
+    memset(path + strlen(path), '9', 200);
+    cr_assert_eq(api_route_match(routes, 7, API_GET, path, &r, req.params, &req.n_params, &allowed),
+                 API_MATCH_NOT_FOUND);
+}
+
+Test(api_router, patterns)
+{
+    cr_assert(api_pattern_valid("/"));
+    cr_assert(api_pattern_valid("/api/v1/accounts/{id}/access/{user_id}"));
+    cr_assert(!api_pattern_valid("api"));
+    cr_assert(!api_pattern_valid("/a//b"));
+    cr_assert(!api_pattern_valid("/a/{}"));
+    cr_assert(!api_pattern_valid("/a/{Id}"));
+    cr_assert(!api_pattern_valid("/a/x{id}"));
+    cr_assert(!api_pattern_valid("/{a}/{b}/{c}/{d}/{e}"));
+}
+
+static const struct api_field login_fields[] = {
+    {"email", API_FT_STRING, 1, 10, NULL},
+    {"remember", API_FT_BOOL, 0, 0, NULL},
+    {"n", API_FT_INT, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+struct body_case {
+    const char *body;
+    int want;          /* ATP_OK or an error code */
+    const char *field; /* expected err.field */
+};
+
+Test(api_request, body_schema_names_the_field)
+{
+    static const struct body_case cases[] = {
+        {"{\"email\":\"a@b\"}", ATP_OK, ""},
+        {"{\"email\":\"a@b\",\"remember\":true,\"n\":3}", ATP_OK, ""},
+        {"{\"email\":\"a@b\",\"remember\":null}", ATP_OK, ""},
+        {"", ATP_EPARSE, "body"},
+        {"{", ATP_EPARSE, "body"},
+        {"[1]", ATP_EPARSE, "body"},
+        {"\"x\"", ATP_EPARSE, "body"},
+        {"{\"email\":\"a@b\"} trailing", ATP_EPARSE, "body"},
+        {"{\"email\":\"a\",\"email\":\"b\"}", ATP_EPARSE, "body"},
+        {"{}", ATP_EINVAL, "email"},
+        {"{\"email\":1}", ATP_EINVAL, "email"},
+        {"{\"email\":\"0123456789x\"}", ATP_ERANGE, "email"},
+        {"{\"email\":\"a\\u0000b\"}", ATP_EPARSE, "body"}, /* jansson refuses NUL */
+        {"{\"email\":\"a\",\"remember\":\"yes\"}", ATP_EINVAL, "remember"},
+        {"{\"email\":\"a\",\"n\":1.5}", ATP_EINVAL, "n"},
+        {"{\"email\":\"a\",\"role\":\"admin\"}", ATP_EINVAL, "role"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *out = NULL;
+        struct atp_err err;
+        int rc = api_body_parse(cases[i].body, strlen(cases[i].body), login_fields, &out, &err);
+        cr_assert_eq(rc, cases[i].want, "case %zu (%s): rc %d: %s", i, cases[i].body, rc, err.msg);
+        cr_assert_str_eq(err.field, cases[i].field, "case %zu", i);
+        cr_assert_eq(out != NULL, rc == ATP_OK);
+        json_decref(out);
+    }
+}
+
+Test(api_request, query_and_request_id)
+{
+    char v[16];
+    cr_assert_eq(api_query_get("a=1&b=x%20y+z&c", "b", v, sizeof v), ATP_OK);
+    cr_assert_str_eq(v, "x y z");
+    cr_assert_eq(api_query_get("a=1&b=2&c", "c", v, sizeof v), ATP_OK);
+    cr_assert_str_eq(v, "");
+    cr_assert_eq(api_query_get("a=1", "b", v, sizeof v), ATP_ENOTFOUND);
+    cr_assert_eq(api_query_get("a=%zz", "a", v, sizeof v), ATP_EPARSE);
+    cr_assert_eq(api_query_get("a=%00", "a", v, sizeof v), ATP_EPARSE);
+    cr_assert_eq(api_query_get("a=%4", "a", v, sizeof v), ATP_EPARSE);
+    cr_assert_eq(api_query_get("a=0123456789abcdefXYZ", "a", v, sizeof v), ATP_ERANGE);
+    cr_assert_eq(api_query_get("%61=ok", "a", v, sizeof v), ATP_OK);
+    cr_assert_str_eq(v, "ok");
+
+    cr_assert(api_request_id_valid("abc-123_x.y:z"));
+    cr_assert(!api_request_id_valid(""));
+    cr_assert(!api_request_id_valid("has space"));
+    cr_assert(!api_request_id_valid("quote\""));
+    char longid[80];
+    memset(longid, 'a', 65);
+    longid[65] = '\0';
+    cr_assert(!api_request_id_valid(longid));
+    longid[64] = '\0';
+    cr_assert(api_request_id_valid(longid));
+}
+
+Test(api_ratelimit, token_bucket)
+{
+    struct ratelimit *rl = ratelimit_new(2.0, 3.0, 16);
+    int retry = 0;
+    cr_assert_not_null(rl);
+    for (int i = 0; i < 3; i++)
+        cr_assert(ratelimit_take(rl, "10.0.0.1", 1000, &retry));
+    cr_assert(!ratelimit_take(rl, "10.0.0.1", 1000, &retry));
+    cr_assert_eq(retry, 1);
+    cr_assert(ratelimit_take(rl, "10.0.0.2", 1000, &retry), "buckets are per key");
+    cr_assert(ratelimit_take(rl, "10.0.0.1", 1500, &retry), "refilled one token in 500 ms at 2/s");
+    cr_assert(!ratelimit_take(rl, "10.0.0.1", 1500, &retry));
+    /* Many more keys than capacity: memory stays bounded, nothing crashes. */
+    char key[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        cr_assert(ratelimit_take(rl, key, 2000 + i, NULL));
+    }
+    ratelimit_free(rl);
+    cr_assert_null(ratelimit_new(0, 1, 1));
+    cr_assert_null(ratelimit_new(1, 0.5, 1));
+    ratelimit_free(NULL);
+}
+
+Test(api_openapi, covers_every_route)
+{
+    json_t *doc = api_openapi_build(api_routes, api_n_routes);
+    cr_assert_not_null(doc);
+    cr_assert_str_eq(json_string_value(json_object_get(doc, "openapi")), "3.1.0");
+    json_t *paths = json_object_get(doc, "paths");
+    for (size_t i = 0; i < api_n_routes; i++) {
+        char method[16];
+        snprintf(method, sizeof method, "%s", api_method_name(api_routes[i].method));
+        for (char *c = method; *c; c++)
+            *c = (char)(*c - 'A' + 'a');
+        json_t *op = json_object_get(json_object_get(paths, api_routes[i].pattern), method);
+        cr_assert_not_null(op, "%s missing from the OpenAPI document", api_routes[i].name);
+        cr_assert_str_eq(json_string_value(json_object_get(op, "operationId")), api_routes[i].name);
+        cr_assert_not_null(json_object_get(json_object_get(op, "responses"), "default"));
+        cr_assert_eq(json_object_get(op, "requestBody") != NULL, api_routes[i].body != NULL);
+    }
+    json_decref(doc);
+}
+
+Test(api_json_err, shape)
+{
+    struct api_response res = {0};
+    api_error(&res, 400, "invalid_field", "email", "must be %s", "a string");
+    cr_assert_eq(res.status, 400);
+    char *text = json_dumps(res.json, JSON_COMPACT | JSON_SORT_KEYS);
+    cr_assert_str_eq(text, "{\"error\":{\"code\":\"invalid_field\",\"field\":\"email\",\"message\":\"must be a string\"}}");
+    free(text);
+    api_error(&res, 404, "not_found", NULL, "gone");
+    text = json_dumps(res.json, JSON_COMPACT | JSON_SORT_KEYS);
+    cr_assert_str_eq(text, "{\"error\":{\"code\":\"not_found\",\"message\":\"gone\"}}");
+    free(text);
+    json_decref(res.json);
+}
