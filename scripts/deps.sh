@@ -17,6 +17,8 @@ PACKAGES=(
   libsodium-dev                      # argon2id, XChaCha20-Poly1305, HMAC-SHA256, randomness
   liboath-dev                        # TOTP (RFC 6238)
   libsqlite3-dev                     # embedded store (src/store/sqlite)
+  libpq-dev                          # PostgreSQL client (src/store/postgres)
+  postgresql                         # local test server (scripts/pg.sh)
 )
 
 missing=()
