@@ -5,7 +5,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build run test test-unit test-asan bench fuzz clean
+.PHONY: all deps build run test test-unit test-asan bench fuzz clean pg-stop
 
 all: build
 
@@ -23,13 +23,16 @@ run: build
 # Every test, then the whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: test-unit test-asan
 
+# The PostgreSQL store tests need a server: scripts/pg.sh installs, starts or reuses a private one
+# (127.0.0.1:54329) and prints its URL, which ctest hands to the tests as ATP_TEST_PG_URL.
 test-unit: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@url="$$(bash scripts/pg.sh)" && cd $(BUILD) && ATP_TEST_PG_URL="$$url" ctest --output-on-failure -j $(JOBS)
 
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DATP_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	@url="$$(bash scripts/pg.sh)" && cd $(ASAN_BUILD) && ATP_TEST_PG_URL="$$url" \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
 bench: build
@@ -42,6 +45,10 @@ fuzz: deps
 	  -DATP_SANITIZE=ON -DATP_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	@bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# Stops the test PostgreSQL of scripts/pg.sh (its data stays in /var/tmp/atp-pgtest-54329).
+pg-stop:
+	@bash scripts/pg.sh stop
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

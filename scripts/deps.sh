@@ -19,6 +19,8 @@ PACKAGES=(
   libsqlite3-dev                     # embedded store (src/store/sqlite)
   libwebsockets-dev libuv1-dev       # HTTP/WS server (atp serve) on the libuv event loop
   curl                               # tests/cli/test_serve.sh drives the server over HTTP
+  libpq-dev                          # PostgreSQL client (src/store/postgres)
+  postgresql                         # local test server (scripts/pg.sh)
 )
 
 missing=()

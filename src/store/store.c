@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 static const char *const user_role_names[] = {"admin", "trader", "investor"};
@@ -156,7 +157,7 @@ int store_open(const char *url, struct store **out, struct atp_err *err)
             return atp_err_set(err, ATP_EINVAL, NULL, 0, "url", "sqlite: needs a path or :memory:");
         rc = sqlite_store_open(path, out, err);
     } else if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
-        return atp_err_set(err, ATP_EINVAL, NULL, 0, "url", "PostgreSQL backend not built yet");
+        rc = pg_store_open(url, out, err);
     } else {
         return atp_err_set(err, ATP_EINVAL, NULL, 0, "url",
                            "unknown store URL (want sqlite:PATH, sqlite::memory: or postgres://...)");

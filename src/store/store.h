@@ -4,7 +4,7 @@
  *
  *   sqlite:PATH         embedded SQLite file (WAL), created if missing (and its parent directory)
  *   sqlite::memory:     private in-memory SQLite database (tests)
- *   postgres://...      PostgreSQL through libpq (not built yet: ATP_EINVAL)
+ *   postgres://...      PostgreSQL through libpq (postgresql:// too; libpq URI syntax)
  *
  * Thread rule: a store value is one database connection. It may be used by one thread at a time
  * (in the server: the store thread); calls are not internally locked. Open one store per thread

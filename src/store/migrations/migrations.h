@@ -11,5 +11,7 @@ struct store_migration {
 
 extern const struct store_migration store_sqlite_migrations[];
 extern const int store_sqlite_migrations_count;
+extern const struct store_migration store_postgres_migrations[];
+extern const int store_postgres_migrations_count;
 
 #endif

@@ -1,0 +1,1386 @@
+/* store/postgres: PostgreSQL backend. Validation happened in store.c; here are statements and the
+ * mapping of PostgreSQL outcomes (SQLSTATEs) to enum atp_status. Mirrors sqlite/sqlite_store.c
+ * operation for operation, so both backends answer the store suite identically. */
+#include "store/postgres/pg_store.h"
+
+#include <assert.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "store/migrations/migrations.h"
+#include "store/store_backend.h"
+
+#define CONNECT_TIMEOUT_S "10"
+#define PARAMS_MAX 16
+/* Key of the advisory lock that serialises migrations of one database ("ATP" in ASCII). */
+#define MIGRATE_LOCK_KEY "4281424"
+
+/* Every statement of the backend, prepared on first use and kept until close. */
+enum st {
+    ST_MIG_LOCK,
+    ST_MIG_EXISTS,
+    ST_MIG_MAX,
+    ST_MIG_HAS,
+    ST_MIG_INSERT,
+    ST_MIG_LIST,
+    ST_USER_INSERT,
+    ST_USER_GET,
+    ST_USER_GET_EMAIL,
+    ST_USER_LIST,
+    ST_USER_UPDATE,
+    ST_TOKEN_INSERT,
+    ST_TOKEN_FIND,
+    ST_TOKEN_REVOKE,
+    ST_TOKEN_REVOKE_FAMILY,
+    ST_TOKEN_REVOKE_ALL,
+    ST_ACCOUNT_INSERT,
+    ST_ACCOUNT_GET,
+    ST_ACCOUNT_LIST_USER,
+    ST_ACCOUNT_RENAME,
+    ST_ACCESS_UPSERT,
+    ST_ACCESS_DELETE,
+    ST_ACCESS_LIST,
+    ST_ACCESS_ROLE,
+    ST_INVITE_INSERT,
+    ST_INVITE_LIST_ACCOUNT,
+    ST_INVITE_LIST_EMAIL,
+    ST_INVITE_FIND,
+    ST_INVITE_SET_STATUS,
+    ST_INVITE_STATUS,
+    ST_INVITE_GET,
+    ST_INVITE_EXPIRE,
+    ST_BROKER_INSERT,
+    ST_BROKER_LIST,
+    ST_BROKER_DELETE,
+    ST_BROKER_SECRET,
+    ST_AUDIT_INSERT,
+    ST_AUDIT_QUERY,
+    ST_NOTIF_INSERT,
+    ST_NOTIF_LIST,
+    ST_NOTIF_READ,
+    ST_PREF_UPSERT,
+    ST_PREF_LIST,
+    ST_COUNT
+};
+
+#define USER_COLS                                                                                  \
+    "id, email, name, password_hash, role, status, failed_logins, locked_until_ns, totp_secret, "  \
+    "totp_enabled, created_ns, updated_ns"
+#define TOKEN_COLS "id, user_id, family_id, token_hash, expires_ns, revoked_ns, replaced_by, created_ns"
+#define INVITE_COLS                                                                                \
+    "id, account_id, email, token_hash, status, role, expires_ns, created_by, created_ns, updated_ns"
+#define BROKER_COLS "id, account_id, broker, key_id, masked, created_ns"
+#define AUDIT_COLS "id, ts_ns, user_id, account_id, action, resource, ip, user_agent, result, details"
+#define NOTIF_COLS "id, user_id, type, title, body, read, ts_ns"
+
+/* Every parameter carries an explicit cast: its type never depends on the server's inference. A
+ * list statement's LIMIT is always its last parameter (get_list appends it). */
+static const char *const st_sql[ST_COUNT] = {
+    [ST_MIG_LOCK] = "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")",
+    [ST_MIG_EXISTS] = "SELECT (to_regclass('schema_migrations') IS NOT NULL)::int",
+    [ST_MIG_MAX] = "SELECT coalesce(max(version), 0)::bigint FROM schema_migrations",
+    [ST_MIG_HAS] = "SELECT 1 FROM schema_migrations WHERE version = $1::int",
+    [ST_MIG_INSERT] =
+        "INSERT INTO schema_migrations (version, name, applied_ns) VALUES ($1::int, $2::text, $3::bigint)",
+    [ST_MIG_LIST] = "SELECT version, applied_ns FROM schema_migrations ORDER BY version",
+    [ST_USER_INSERT] =
+        "INSERT INTO users (email, email_key, name, password_hash, role, status, failed_logins, "
+        "locked_until_ns, totp_secret, totp_enabled, created_ns, updated_ns) "
+        "VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::int, $8::bigint, "
+        "$9::bytea, $10::int, $11::bigint, $11::bigint) RETURNING id",
+    [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = $1::bigint",
+    [ST_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email_key = $1::text",
+    [ST_USER_LIST] = "SELECT " USER_COLS " FROM users WHERE id > $1::bigint ORDER BY id LIMIT $2::bigint",
+    [ST_USER_UPDATE] =
+        "UPDATE users SET "
+        "role = CASE WHEN ($1::int & 1) <> 0 THEN $2::text ELSE role END, "
+        "status = CASE WHEN ($1::int & 2) <> 0 THEN $3::text ELSE status END, "
+        "password_hash = CASE WHEN ($1::int & 4) <> 0 THEN $4::text ELSE password_hash END, "
+        "failed_logins = CASE WHEN ($1::int & 8) <> 0 THEN $5::int ELSE failed_logins END, "
+        "locked_until_ns = CASE WHEN ($1::int & 8) <> 0 THEN $6::bigint ELSE locked_until_ns END, "
+        "totp_secret = CASE WHEN ($1::int & 16) <> 0 THEN $7::bytea ELSE totp_secret END, "
+        "totp_enabled = CASE WHEN ($1::int & 16) <> 0 THEN $8::int ELSE totp_enabled END, "
+        "name = CASE WHEN ($1::int & 32) <> 0 THEN $9::text ELSE name END, "
+        "updated_ns = $10::bigint WHERE id = $11::bigint",
+    [ST_TOKEN_INSERT] =
+        "INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_ns, created_ns) "
+        "VALUES ($1::bigint, $2::text, $3::text, $4::bigint, $5::bigint) RETURNING id",
+    [ST_TOKEN_FIND] = "SELECT " TOKEN_COLS " FROM refresh_tokens WHERE token_hash = $1::text",
+    [ST_TOKEN_REVOKE] =
+        "UPDATE refresh_tokens SET revoked_ns = CASE WHEN revoked_ns = 0 THEN $1::bigint "
+        "ELSE revoked_ns END, replaced_by = coalesce($2::bigint, replaced_by) "
+        "WHERE id = $3::bigint AND user_id = $4::bigint",
+    [ST_TOKEN_REVOKE_FAMILY] = "UPDATE refresh_tokens SET revoked_ns = $1::bigint "
+                               "WHERE user_id = $2::bigint AND family_id = $3::text AND revoked_ns = 0",
+    [ST_TOKEN_REVOKE_ALL] = "UPDATE refresh_tokens SET revoked_ns = $1::bigint "
+                            "WHERE user_id = $2::bigint AND id <> $3::bigint AND revoked_ns = 0",
+    [ST_ACCOUNT_INSERT] = "INSERT INTO trading_accounts (owner_id, name, broker, created_ns) "
+                          "VALUES ($1::bigint, $2::text, $3::text, $4::bigint) RETURNING id",
+    [ST_ACCOUNT_GET] = "SELECT id, owner_id, name, broker, created_ns, 'owner'::text "
+                       "FROM trading_accounts WHERE id = $1::bigint",
+    [ST_ACCOUNT_LIST_USER] =
+        "SELECT a.id, a.owner_id, a.name, a.broker, a.created_ns, "
+        "CASE WHEN a.owner_id = $1::bigint THEN 'owner' ELSE g.role END "
+        "FROM trading_accounts a LEFT JOIN account_access g "
+        "ON g.account_id = a.id AND g.user_id = $1::bigint "
+        "WHERE (a.owner_id = $1::bigint OR g.user_id IS NOT NULL) AND a.id > $2::bigint "
+        "ORDER BY a.id LIMIT $3::bigint",
+    [ST_ACCOUNT_RENAME] = "UPDATE trading_accounts SET name = $1::text WHERE id = $2::bigint",
+    [ST_ACCESS_UPSERT] =
+        "INSERT INTO account_access (account_id, user_id, role, granted_ns) "
+        "VALUES ($1::bigint, $2::bigint, $3::text, $4::bigint) "
+        "ON CONFLICT (account_id, user_id) DO UPDATE SET role = excluded.role",
+    [ST_ACCESS_DELETE] = "DELETE FROM account_access WHERE account_id = $1::bigint AND user_id = $2::bigint",
+    [ST_ACCESS_LIST] = "SELECT account_id, user_id, role, granted_ns FROM account_access "
+                       "WHERE account_id = $1::bigint AND user_id > $2::bigint ORDER BY user_id "
+                       "LIMIT $3::bigint",
+    [ST_ACCESS_ROLE] = "SELECT a.owner_id, g.role FROM trading_accounts a LEFT JOIN account_access g "
+                       "ON g.account_id = a.id AND g.user_id = $2::bigint WHERE a.id = $1::bigint",
+    [ST_INVITE_INSERT] =
+        "INSERT INTO invitations (account_id, email, email_key, token_hash, role, expires_ns, "
+        "created_by, created_ns, updated_ns) VALUES ($1::bigint, $2::text, $3::text, $4::text, "
+        "$5::text, $6::bigint, $7::bigint, $8::bigint, $8::bigint) RETURNING id",
+    [ST_INVITE_LIST_ACCOUNT] = "SELECT " INVITE_COLS " FROM invitations WHERE account_id = $1::bigint "
+                               "AND id > $2::bigint ORDER BY id LIMIT $3::bigint",
+    [ST_INVITE_LIST_EMAIL] = "SELECT " INVITE_COLS " FROM invitations WHERE email_key = $1::text "
+                             "AND id > $2::bigint ORDER BY id LIMIT $3::bigint",
+    [ST_INVITE_FIND] = "SELECT " INVITE_COLS " FROM invitations WHERE token_hash = $1::text",
+    [ST_INVITE_SET_STATUS] = "UPDATE invitations SET status = $1::text, updated_ns = $2::bigint "
+                             "WHERE id = $3::bigint AND account_id = $4::bigint AND status = 'pending'",
+    [ST_INVITE_STATUS] = "SELECT status FROM invitations WHERE id = $1::bigint AND account_id = $2::bigint",
+    [ST_INVITE_GET] =
+        "SELECT " INVITE_COLS " FROM invitations WHERE id = $1::bigint AND account_id = $2::bigint",
+    [ST_INVITE_EXPIRE] = "UPDATE invitations SET status = 'expired', updated_ns = $1::bigint "
+                         "WHERE status = 'pending' AND expires_ns <= $2::bigint",
+    [ST_BROKER_INSERT] =
+        "INSERT INTO broker_connections (account_id, broker, key_id, ciphertext, nonce, masked, "
+        "created_ns) VALUES ($1::bigint, $2::text, $3::text, $4::bytea, $5::bytea, $6::text, "
+        "$7::bigint) RETURNING id",
+    [ST_BROKER_LIST] = "SELECT " BROKER_COLS " FROM broker_connections WHERE account_id = $1::bigint "
+                       "AND id > $2::bigint ORDER BY id LIMIT $3::bigint",
+    [ST_BROKER_DELETE] =
+        "DELETE FROM broker_connections WHERE id = $1::bigint AND account_id = $2::bigint",
+    [ST_BROKER_SECRET] = "SELECT " BROKER_COLS ", ciphertext, nonce FROM broker_connections "
+                         "WHERE id = $1::bigint AND account_id = $2::bigint",
+    [ST_AUDIT_INSERT] =
+        "INSERT INTO audit_log (ts_ns, user_id, account_id, action, resource, ip, user_agent, "
+        "result, details) VALUES ($1::bigint, $2::bigint, $3::bigint, $4::text, $5::text, $6::text, "
+        "$7::text, $8::text, $9::text) RETURNING id",
+    [ST_AUDIT_QUERY] = "SELECT " AUDIT_COLS " FROM audit_log "
+                       "WHERE ($1::bigint = 0 OR id < $1::bigint) "
+                       "AND ($2::bigint = 0 OR user_id = $2::bigint) "
+                       "AND ($3::bigint = 0 OR account_id = $3::bigint) "
+                       "AND ($4::text = '' OR action = $4::text) AND ts_ns >= $5::bigint "
+                       "AND ($6::bigint = 0 OR ts_ns < $6::bigint) ORDER BY id DESC LIMIT $7::bigint",
+    [ST_NOTIF_INSERT] = "INSERT INTO notifications (user_id, type, title, body, read, ts_ns) "
+                        "VALUES ($1::bigint, $2::text, $3::text, $4::text, $5::int, $6::bigint) "
+                        "RETURNING id",
+    [ST_NOTIF_LIST] = "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = $1::bigint "
+                      "AND ($2::int = 0 OR read = 0) AND ($3::bigint = 0 OR id < $3::bigint) "
+                      "ORDER BY id DESC LIMIT $4::bigint",
+    [ST_NOTIF_READ] = "UPDATE notifications SET read = 1 WHERE id = $1::bigint AND user_id = $2::bigint",
+    [ST_PREF_UPSERT] =
+        "INSERT INTO notification_prefs (user_id, type, channel, enabled) "
+        "VALUES ($1::bigint, $2::text, $3::text, $4::int) "
+        "ON CONFLICT (user_id, type, channel) DO UPDATE SET enabled = excluded.enabled",
+    [ST_PREF_LIST] = "SELECT id, user_id, type, channel, enabled FROM notification_prefs "
+                     "WHERE user_id = $1::bigint AND id > $2::bigint ORDER BY id LIMIT $3::bigint",
+};
+
+struct pg_store {
+    struct store base; /* first: the store.c view */
+    PGconn *conn;
+    unsigned char prepared[ST_COUNT]; /* 1 once PQprepare'd on this connection */
+};
+
+static const struct store_ops pg_ops;
+
+static struct pg_store *pq(struct store *s) { return (struct pg_store *)s; }
+
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        int rc_ = (x);                                                                             \
+        if (rc_ != ATP_OK)                                                                         \
+            return rc_;                                                                            \
+    } while (0)
+
+/* ---- parameters ---- */
+
+/* The parameters of one statement, in $n order. Numbers are formatted into num (text format);
+ * strings point at the caller's buffers (text); blobs are sent in binary format. */
+struct params {
+    int n;
+    const char *val[PARAMS_MAX];
+    int len[PARAMS_MAX];
+    int fmt[PARAMS_MAX];
+    char num[PARAMS_MAX][24];
+};
+
+static void p_i64(struct params *p, int64_t v)
+{
+    assert(p->n < PARAMS_MAX);
+    snprintf(p->num[p->n], sizeof p->num[p->n], "%lld", (long long)v);
+    p->val[p->n] = p->num[p->n];
+    p->len[p->n] = 0;
+    p->fmt[p->n] = 0;
+    p->n++;
+}
+
+static void p_text(struct params *p, const char *text)
+{
+    assert(p->n < PARAMS_MAX);
+    p->val[p->n] = text;
+    p->len[p->n] = 0;
+    p->fmt[p->n] = 0;
+    p->n++;
+}
+
+static void p_null(struct params *p) { p_text(p, NULL); }
+
+static void p_blob(struct params *p, const uint8_t *data, uint32_t len)
+{
+    assert(p->n < PARAMS_MAX);
+    p->val[p->n] = (const char *)data;
+    p->len[p->n] = (int)len;
+    p->fmt[p->n] = 1;
+    p->n++;
+}
+
+static void p_id_or_null(struct params *p, int64_t id)
+{
+    if (id > 0)
+        p_i64(p, id);
+    else
+        p_null(p);
+}
+
+/* ---- statements and errors ---- */
+
+/* Copies libpq's message into buf without its trailing newline(s). */
+static void one_line(const char *msg, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", msg && *msg ? msg : "unknown error");
+    size_t len = strlen(buf);
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+        buf[--len] = '\0';
+    for (char *c = buf; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+}
+
+/* Maps a failed result (r may be NULL: out of memory or connection lost) to a status. field names
+ * the argument a constraint points at. */
+static int db_fail(struct pg_store *q, const PGresult *r, const char *field, struct atp_err *err)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    char msg[200];
+    one_line(primary ? primary : PQerrorMessage(q->conn), msg, sizeof msg);
+    if (state && strcmp(state, "23505") == 0) /* unique_violation */
+        return atp_err_set(err, ATP_EEXIST, NULL, 0, field, "already exists");
+    if (state && strcmp(state, "23503") == 0) /* foreign_key_violation */
+        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, field, "refers to a row that does not exist");
+    if (state && (strcmp(state, "23514") == 0 || strcmp(state, "23502") == 0)) /* check, not null */
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, field, "rejected by the schema: %s", msg);
+    if (PQstatus(q->conn) == CONNECTION_BAD)
+        return atp_err_set(err, ATP_EIO, NULL, 0, NULL, "postgres: connection lost: %s", msg);
+    return atp_err_set(err, ATP_EIO, NULL, 0, NULL, "postgres: %s (SQLSTATE %s)", msg,
+                       state ? state : "none");
+}
+
+/* Runs statement id (prepared on first use) with p. On success *out (optional) gets the result,
+ * owned by the caller (PQclear), and *changed (optional) the number of rows affected. */
+static int run(struct pg_store *q, enum st id, const struct params *p, const char *field,
+               PGresult **out, int *changed, struct atp_err *err)
+{
+    char name[16];
+    snprintf(name, sizeof name, "atp_%d", (int)id);
+    if (!q->prepared[id]) {
+        PGresult *r = PQprepare(q->conn, name, st_sql[id], 0, NULL);
+        int status = PQresultStatus(r) == PGRES_COMMAND_OK ? ATP_OK : db_fail(q, r, NULL, err);
+        PQclear(r);
+        TRY(status);
+        q->prepared[id] = 1;
+    }
+    PGresult *r = PQexecPrepared(q->conn, name, p ? p->n : 0, p ? p->val : NULL, p ? p->len : NULL,
+                                 p ? p->fmt : NULL, 1);
+    ExecStatusType rs = PQresultStatus(r);
+    if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
+        int status = db_fail(q, r, field, err);
+        PQclear(r);
+        return status;
+    }
+    if (changed) {
+        const char *n = PQcmdTuples(r);
+        *changed = n && *n ? (int)strtol(n, NULL, 10) : 0;
+    }
+    if (out)
+        *out = r;
+    else
+        PQclear(r);
+    return ATP_OK;
+}
+
+/* Runs a statement given as text, without parameters (transaction control, migration files). */
+static int exec_sql(struct pg_store *q, const char *sql, struct atp_err *err)
+{
+    PGresult *r = PQexec(q->conn, sql);
+    int status = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK
+                     ? ATP_OK
+                     : db_fail(q, r, NULL, err);
+    PQclear(r);
+    return status;
+}
+
+static int tx_begin(struct pg_store *q, struct atp_err *err) { return exec_sql(q, "BEGIN", err); }
+
+static void tx_rollback(struct pg_store *q)
+{
+    PGTransactionStatusType t = PQtransactionStatus(q->conn);
+    if (t == PQTRANS_INTRANS || t == PQTRANS_INERROR)
+        PQclear(PQexec(q->conn, "ROLLBACK"));
+}
+
+/* Ends a transaction: commit when status is ATP_OK, else roll back. Returns the final status. */
+static int tx_end(struct pg_store *q, int status, struct atp_err *err)
+{
+    if (status == ATP_OK)
+        status = exec_sql(q, "COMMIT", err);
+    if (status != ATP_OK)
+        tx_rollback(q);
+    return status;
+}
+
+/* Results are binary: integers are big-endian two's complement of 2, 4 or 8 bytes. NULL reads 0. */
+static int64_t col_i64(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col))
+        return 0;
+    const unsigned char *v = (const unsigned char *)PQgetvalue(r, row, col);
+    int len = PQgetlength(r, row, col);
+    if (len < 1 || len > 8)
+        return 0;
+    uint64_t x = 0;
+    for (int i = 0; i < len; i++)
+        x = x << 8 | v[i];
+    if (len < 8 && (v[0] & 0x80))
+        x |= ~UINT64_C(0) << (8 * len);
+    return (int64_t)x;
+}
+
+static int col_int(const PGresult *r, int row, int col) { return (int)col_i64(r, row, col); }
+
+static int col_text(const PGresult *r, int row, int col, char *buf, size_t size, const char *field,
+                    struct atp_err *err)
+{
+    size_t len = (size_t)PQgetlength(r, row, col);
+    if (len >= size)
+        return atp_err_set(err, ATP_ERANGE, NULL, 0, field, "stored value of %zu bytes exceeds %zu",
+                           len, size - 1);
+    if (len)
+        memcpy(buf, PQgetvalue(r, row, col), len);
+    buf[len] = '\0';
+    return ATP_OK;
+}
+
+static int col_blob(const PGresult *r, int row, int col, uint8_t *buf, uint32_t cap, uint32_t *len_out,
+                    const char *field, struct atp_err *err)
+{
+    size_t len = (size_t)PQgetlength(r, row, col); /* 0 for NULL */
+    if (len > cap)
+        return atp_err_set(err, ATP_ERANGE, NULL, 0, field, "stored value of %zu bytes exceeds %u", len,
+                           cap);
+    if (len)
+        memcpy(buf, PQgetvalue(r, row, col), len);
+    *len_out = (uint32_t)len;
+    return ATP_OK;
+}
+
+/* A stored enumeration name back to its value via the name function of store.h. */
+static int col_enum(const PGresult *r, int row, int col, const char *(*name)(int), int *out,
+                    const char *field, struct atp_err *err)
+{
+    const char *text = PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+    for (int v = 0; text && name(v); v++) {
+        if (strcmp(name(v), text) == 0) {
+            *out = v;
+            return ATP_OK;
+        }
+    }
+    return atp_err_set(err, ATP_EIO, NULL, 0, field, "unknown stored value '%s'", text ? text : "NULL");
+}
+
+typedef int (*row_reader)(const PGresult *r, int row, void *out, struct atp_err *err);
+
+/* Runs a statement expected to return at most one row, reading it with read. ATP_ENOTFOUND
+ * (naming field) when there is none. */
+static int get_one(struct pg_store *q, enum st id, const struct params *p, row_reader read, void *out,
+                   const char *field, struct atp_err *err)
+{
+    PGresult *r = NULL;
+    TRY(run(q, id, p, field, &r, NULL, err));
+    int status = PQntuples(r) > 0 ? read(r, 0, out, err)
+                                  : atp_err_set(err, ATP_ENOTFOUND, NULL, 0, field, "not found");
+    PQclear(r);
+    return status;
+}
+
+/* Runs an INSERT ... RETURNING id; *id gets the new id. */
+static int insert_id(struct pg_store *q, enum st id, const struct params *p, const char *field,
+                     int64_t *new_id, struct atp_err *err)
+{
+    PGresult *r = NULL;
+    TRY(run(q, id, p, field, &r, NULL, err));
+    int status = ATP_OK;
+    if (PQntuples(r) == 1)
+        *new_id = col_i64(r, 0, 0);
+    else
+        status = atp_err_set(err, ATP_EIO, NULL, 0, NULL, "postgres: INSERT returned no id");
+    PQclear(r);
+    return status;
+}
+
+/* Runs a list statement; its last parameter, LIMIT, is appended here as limit + 1 (the extra row
+ * only tells whether another page exists). Rows go to out (elem bytes each). */
+static int get_list(struct pg_store *q, enum st id, struct params *prm, const struct store_page *p,
+                    row_reader read, int64_t (*key)(const void *), void *out, size_t elem,
+                    struct store_page_out *res, struct atp_err *err)
+{
+    p_i64(prm, (int64_t)p->limit + 1);
+    res->count = 0;
+    res->next_cursor = 0;
+    PGresult *r = NULL;
+    TRY(run(q, id, prm, NULL, &r, NULL, err));
+    int status = ATP_OK;
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++) {
+        if (res->count == p->limit) {
+            res->next_cursor = key((char *)out + (size_t)(res->count - 1) * elem);
+            break;
+        }
+        char *row = (char *)out + (size_t)res->count * elem;
+        memset(row, 0, elem);
+        status = read(r, i, row, err);
+        if (status != ATP_OK)
+            break;
+        res->count++;
+    }
+    PQclear(r);
+    if (status != ATP_OK) {
+        res->count = 0;
+        res->next_cursor = 0;
+    }
+    return status;
+}
+
+/* ---- lifecycle ---- */
+
+static void pg_close(struct store *s)
+{
+    struct pg_store *q = pq(s);
+    PQfinish(q->conn);
+    atp_free(q);
+}
+
+/* The server's notices (e.g. "relation already exists, skipping") are not the store's output. */
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* True when secret (non-empty) occurs in text: such a message is not shown. */
+static int contains(const char *text, const char *secret)
+{
+    return secret && *secret && text && strstr(text, secret);
+}
+
+int pg_store_open(const char *url, struct store **out, struct atp_err *err)
+{
+    char *parse_err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &parse_err);
+    if (!opts) {
+        /* libpq's parse message may quote the URL; show it only when the URL carries no
+         * credentials. */
+        int secretive = strchr(url, '@') || strstr(url, "password");
+        char msg[160];
+        one_line(parse_err, msg, sizeof msg);
+        int status = parse_err ? atp_err_set(err, ATP_EINVAL, NULL, 0, "url", "invalid PostgreSQL URL%s%s",
+                                             secretive ? "" : ": ", secretive ? "" : msg)
+                               : atp_err_set(err, ATP_ENOMEM, NULL, 0, NULL, "out of memory");
+        PQfreemem(parse_err);
+        return status;
+    }
+    char password[256] = "";
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val)
+            snprintf(password, sizeof password, "%s", o->val);
+    PQconninfoFree(opts);
+
+    struct pg_store *q = atp_calloc(1, sizeof *q);
+    if (!q)
+        return atp_err_set(err, ATP_ENOMEM, NULL, 0, NULL, "out of memory");
+    q->base.ops = &pg_ops;
+    /* Keywords after dbname override the URL's: the store always talks UTF-8. */
+    const char *const keys[] = {"connect_timeout", "dbname", "client_encoding", NULL};
+    const char *const vals[] = {CONNECT_TIMEOUT_S, url, "UTF8", NULL};
+    q->conn = PQconnectdbParams(keys, vals, 1);
+    int status = ATP_OK;
+    if (!q->conn) {
+        status = atp_err_set(err, ATP_ENOMEM, NULL, 0, NULL, "out of memory");
+    } else if (PQstatus(q->conn) != CONNECTION_OK) {
+        char msg[200];
+        one_line(PQerrorMessage(q->conn), msg, sizeof msg);
+        const char *host = PQhost(q->conn), *port = PQport(q->conn);
+        const char *db = PQdb(q->conn), *user = PQuser(q->conn);
+        status = atp_err_set(err, ATP_EIO, NULL, 0, "url",
+                             "cannot connect to PostgreSQL at %s port %s (database %s, user %s): %s",
+                             host && *host ? host : "(default socket)", port && *port ? port : "5432",
+                             db ? db : "?", user ? user : "?",
+                             contains(msg, password) ? "(message withheld: it quotes the password)" : msg);
+    }
+    if (status != ATP_OK) {
+        PQfinish(q->conn);
+        atp_free(q);
+        return status;
+    }
+    PQsetNoticeProcessor(q->conn, ignore_notice, NULL);
+    *out = &q->base;
+    return ATP_OK;
+}
+
+/* ---- migrations ---- */
+
+static int read_i64_0(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    (void)err;
+    *(int64_t *)out = col_i64(r, row, 0);
+    return ATP_OK;
+}
+
+static int pg_migrate(struct store *s, int *applied, struct atp_err *err)
+{
+    struct pg_store *q = pq(s);
+    const struct store_migration *m = store_postgres_migrations;
+    int n = store_postgres_migrations_count;
+    for (int i = 1; i < n; i++)
+        if (m[i].version <= m[i - 1].version)
+            return atp_err_set(err, ATP_ESTATE, NULL, 0, "version",
+                               "migrations out of order: %d after %d", m[i].version, m[i - 1].version);
+    /* Concurrent CREATE TABLE IF NOT EXISTS can collide in PostgreSQL: take the lock first. */
+    TRY(tx_begin(q, err));
+    int status = run(q, ST_MIG_LOCK, NULL, NULL, NULL, NULL, err);
+    if (status == ATP_OK)
+        status = exec_sql(q,
+                          "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+                          "name text NOT NULL, applied_ns bigint NOT NULL)",
+                          err);
+    TRY(tx_end(q, status, err));
+    int64_t have = 0;
+    TRY(get_one(q, ST_MIG_MAX, NULL, read_i64_0, &have, "version", err));
+    if (have > m[n - 1].version)
+        return atp_err_set(err, ATP_ESTATE, NULL, 0, "version",
+                           "database is at schema version %lld, this binary knows up to %d",
+                           (long long)have, m[n - 1].version);
+    for (int i = 0; i < n; i++) {
+        TRY(tx_begin(q, err));
+        /* Checked under the lock inside the transaction, so two processes never apply one
+         * version twice. */
+        status = run(q, ST_MIG_LOCK, NULL, NULL, NULL, NULL, err);
+        PGresult *r = NULL;
+        int present = 0;
+        if (status == ATP_OK) {
+            struct params p = {0};
+            p_i64(&p, m[i].version);
+            status = run(q, ST_MIG_HAS, &p, NULL, &r, NULL, err);
+        }
+        if (status == ATP_OK) {
+            present = PQntuples(r) > 0;
+            PQclear(r);
+        }
+        if (status == ATP_OK && !present) {
+            PGresult *mr = PQexec(q->conn, m[i].sql);
+            if (PQresultStatus(mr) != PGRES_COMMAND_OK && PQresultStatus(mr) != PGRES_TUPLES_OK) {
+                char msg[180];
+                one_line(mr ? PQresultErrorMessage(mr) : PQerrorMessage(q->conn), msg, sizeof msg);
+                status = atp_err_set(err, ATP_EIO, NULL, 0, "version", "migration %03d_%s failed: %s",
+                                     m[i].version, m[i].name, msg);
+            }
+            PQclear(mr);
+            if (status == ATP_OK) {
+                struct params p = {0};
+                p_i64(&p, m[i].version);
+                p_text(&p, m[i].name);
+                p_i64(&p, store_now(s));
+                status = run(q, ST_MIG_INSERT, &p, "version", NULL, NULL, err);
+            }
+            if (status == ATP_OK)
+                (*applied)++;
+        }
+        TRY(tx_end(q, status, err));
+    }
+    return ATP_OK;
+}
+
+static int pg_migrate_status(struct store *s, struct store_migration_status *out, int cap, int *count,
+                             struct atp_err *err)
+{
+    struct pg_store *q = pq(s);
+    const struct store_migration *m = store_postgres_migrations;
+    int n = store_postgres_migrations_count;
+    for (int i = 0; i < n && i < cap; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        out[i].version = m[i].version;
+        snprintf(out[i].name, sizeof out[i].name, "%s", m[i].name);
+    }
+    *count = n;
+    int64_t exists = 0;
+    TRY(get_one(q, ST_MIG_EXISTS, NULL, read_i64_0, &exists, NULL, err));
+    if (!exists)
+        return ATP_OK;
+    PGresult *r = NULL;
+    TRY(run(q, ST_MIG_LIST, NULL, NULL, &r, NULL, err));
+    for (int row = 0; row < PQntuples(r); row++) {
+        int version = col_int(r, row, 0);
+        for (int i = 0; i < n && i < cap; i++)
+            if (out[i].version == version)
+                out[i].applied_ns = col_i64(r, row, 1);
+    }
+    PQclear(r);
+    return ATP_OK;
+}
+
+/* ---- users ---- */
+
+static int read_user(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct store_user *u = out;
+    u->id = col_i64(r, row, 0);
+    TRY(col_text(r, row, 1, u->email, sizeof u->email, "email", err));
+    TRY(col_text(r, row, 2, u->name, sizeof u->name, "name", err));
+    TRY(col_text(r, row, 3, u->password_hash, sizeof u->password_hash, "password_hash", err));
+    TRY(col_enum(r, row, 4, store_user_role_name, &u->role, "role", err));
+    TRY(col_enum(r, row, 5, store_user_status_name, &u->status, "status", err));
+    u->failed_logins = col_int(r, row, 6);
+    u->locked_until_ns = col_i64(r, row, 7);
+    TRY(col_blob(r, row, 8, u->totp_secret, sizeof u->totp_secret, &u->totp_secret_len, "totp_secret",
+                 err));
+    u->totp_enabled = col_int(r, row, 9);
+    u->created_ns = col_i64(r, row, 10);
+    u->updated_ns = col_i64(r, row, 11);
+    return ATP_OK;
+}
+
+static int64_t key_user(const void *row) { return ((const struct store_user *)row)->id; }
+
+static void p_totp(struct params *p, const struct store_user *u)
+{
+    if (u->totp_secret_len)
+        p_blob(p, u->totp_secret, u->totp_secret_len);
+    else
+        p_null(p);
+}
+
+static int pg_user_create(struct store *s, const struct store_user *u, const char *email_key, int64_t *id,
+                          struct atp_err *err)
+{
+    struct params p = {0};
+    p_text(&p, u->email);
+    p_text(&p, email_key);
+    p_text(&p, u->name);
+    p_text(&p, u->password_hash);
+    p_text(&p, store_user_role_name(u->role));
+    p_text(&p, store_user_status_name(u->status));
+    p_i64(&p, u->failed_logins);
+    p_i64(&p, u->locked_until_ns);
+    p_totp(&p, u);
+    p_i64(&p, u->totp_enabled);
+    p_i64(&p, store_now(s));
+    return insert_id(pq(s), ST_USER_INSERT, &p, "email", id, err);
+}
+
+static int pg_user_get(struct store *s, int64_t id, struct store_user *out, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, id);
+    memset(out, 0, sizeof *out);
+    return get_one(pq(s), ST_USER_GET, &p, read_user, out, "user_id", err);
+}
+
+static int pg_user_get_by_email(struct store *s, const char *email_key, struct store_user *out,
+                                struct atp_err *err)
+{
+    struct params p = {0};
+    p_text(&p, email_key);
+    memset(out, 0, sizeof *out);
+    return get_one(pq(s), ST_USER_GET_EMAIL, &p, read_user, out, "email", err);
+}
+
+static int pg_user_list(struct store *s, const struct store_page *pg, struct store_user *out,
+                        struct store_page_out *res, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, pg->cursor);
+    return get_list(pq(s), ST_USER_LIST, &p, pg, read_user, key_user, out, sizeof *out, res, err);
+}
+
+static int pg_user_update(struct store *s, int64_t id, unsigned fields, const struct store_user *v,
+                          struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, (int64_t)fields);
+    if (fields & STORE_USER_F_ROLE)
+        p_text(&p, store_user_role_name(v->role));
+    else
+        p_null(&p);
+    if (fields & STORE_USER_F_STATUS)
+        p_text(&p, store_user_status_name(v->status));
+    else
+        p_null(&p);
+    if (fields & STORE_USER_F_PASSWORD)
+        p_text(&p, v->password_hash);
+    else
+        p_null(&p);
+    if (fields & STORE_USER_F_LOCKOUT) {
+        p_i64(&p, v->failed_logins);
+        p_i64(&p, v->locked_until_ns);
+    } else {
+        p_null(&p);
+        p_null(&p);
+    }
+    if (fields & STORE_USER_F_TOTP) {
+        p_totp(&p, v);
+        p_i64(&p, v->totp_enabled);
+    } else {
+        p_null(&p);
+        p_null(&p);
+    }
+    if (fields & STORE_USER_F_NAME)
+        p_text(&p, v->name);
+    else
+        p_null(&p);
+    p_i64(&p, store_now(s));
+    p_i64(&p, id);
+    int changed = 0;
+    TRY(run(pq(s), ST_USER_UPDATE, &p, NULL, NULL, &changed, err));
+    if (changed == 0)
+        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "user_id", "not found");
+    return ATP_OK;
+}
+
+/* ---- refresh tokens ---- */
+
+static int read_token(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct store_refresh_token *t = out;
+    t->id = col_i64(r, row, 0);
+    t->user_id = col_i64(r, row, 1);
+    TRY(col_text(r, row, 2, t->family_id, sizeof t->family_id, "family_id", err));
+    TRY(col_text(r, row, 3, t->token_hash, sizeof t->token_hash, "token_hash", err));
+    t->expires_ns = col_i64(r, row, 4);
+    t->revoked_ns = col_i64(r, row, 5);
+    t->replaced_by = col_i64(r, row, 6); /* NULL reads as 0 */
+    t->created_ns = col_i64(r, row, 7);
+    return ATP_OK;
+}
+
+static int pg_token_insert(struct store *s, const struct store_refresh_token *t, int64_t *id,
+                           struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, t->user_id);
+    p_text(&p, t->family_id);
+    p_text(&p, t->token_hash);
+    p_i64(&p, t->expires_ns);
+    p_i64(&p, store_now(s));
+    int status = insert_id(pq(s), ST_TOKEN_INSERT, &p, "token_hash", id, err);
+    if (status == ATP_ENOTFOUND) /* the one foreign key */
+        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "user_id", "refers to a row that does not exist");
+    return status;
+}
+
+static int pg_token_find(struct store *s, const char *hash, struct store_refresh_token *out,
+                         struct atp_err *err)
+{
+    struct params p = {0};
+    p_text(&p, hash);
+    memset(out, 0, sizeof *out);
+    return get_one(pq(s), ST_TOKEN_FIND, &p, read_token, out, "token_hash", err);
+}
+
+static int pg_token_revoke(struct store *s, int64_t user_id, int64_t id, int64_t replaced_by,
+                           struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, store_now(s));
+    p_id_or_null(&p, replaced_by);
+    p_i64(&p, id);
+    p_i64(&p, user_id);
+    int changed = 0;
+    TRY(run(pq(s), ST_TOKEN_REVOKE, &p, "replaced_by", NULL, &changed, err));
+    if (changed == 0)
+        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "token_id", "not found for this user");
+    return ATP_OK;
+}
+
+static int pg_token_revoke_family(struct store *s, int64_t user_id, const char *family, int *count,
+                                  struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, store_now(s));
+    p_i64(&p, user_id);
+    p_text(&p, family);
+    return run(pq(s), ST_TOKEN_REVOKE_FAMILY, &p, NULL, NULL, count, err);
+}
+
+static int pg_token_revoke_all_except(struct store *s, int64_t user_id, int64_t keep_id, int *count,
+                                      struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, store_now(s));
+    p_i64(&p, user_id);
+    p_i64(&p, keep_id);
+    return run(pq(s), ST_TOKEN_REVOKE_ALL, &p, NULL, NULL, count, err);
+}
+
+/* ---- accounts and access ---- */
+
+static int read_account(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct store_account *a = out;
+    a->id = col_i64(r, row, 0);
+    a->owner_id = col_i64(r, row, 1);
+    TRY(col_text(r, row, 2, a->name, sizeof a->name, "name", err));
+    TRY(col_text(r, row, 3, a->broker, sizeof a->broker, "broker", err));
+    a->created_ns = col_i64(r, row, 4);
+    return col_enum(r, row, 5, store_access_name, &a->access, "access", err);
+}
+
+static int64_t key_account(const void *row) { return ((const struct store_account *)row)->id; }
+
+static int pg_account_create(struct store *s, const struct store_account *a, int64_t *id,
+                             struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, a->owner_id);
+    p_text(&p, a->name);
+    p_text(&p, a->broker);
+    p_i64(&p, store_now(s));
+    return insert_id(pq(s), ST_ACCOUNT_INSERT, &p, "owner_id", id, err);
+}
+
+static int pg_account_get(struct store *s, int64_t id, struct store_account *out, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, id);
+    memset(out, 0, sizeof *out);
+    TRY(get_one(pq(s), ST_ACCOUNT_GET, &p, read_account, out, "account_id", err));
+    out->access = STORE_ACCESS_NONE; /* get is not relative to a user */
+    return ATP_OK;
+}
+
+static int pg_accounts_list_for_user(struct store *s, int64_t user_id, const struct store_page *pg,
+                                     struct store_account *out, struct store_page_out *res,
+                                     struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, user_id);
+    p_i64(&p, pg->cursor);
+    return get_list(pq(s), ST_ACCOUNT_LIST_USER, &p, pg, read_account, key_account, out, sizeof *out, res,
+                    err);
+}
+
+static int pg_account_rename(struct store *s, int64_t id, const char *name, struct atp_err *err)
+{
+    struct params p = {0};
+    p_text(&p, name);
+    p_i64(&p, id);
+    int changed = 0;
+    TRY(run(pq(s), ST_ACCOUNT_RENAME, &p, "name", NULL, &changed, err));
+    if (changed == 0)
+        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "account_id", "not found");
+    return ATP_OK;
+}
+
+/* The owner and the granted role (NULL -> none) of account_id for user_id. */
+static int access_of(struct pg_store *q, int64_t account_id, int64_t user_id, int *access,
+                     struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, account_id);
+    p_i64(&p, user_id);
+    PGresult *r = NULL;
+    TRY(run(q, ST_ACCESS_ROLE, &p, NULL, &r, NULL, err));
+    int status = ATP_OK;
+    if (PQntuples(r) == 0)
+        status = atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "account_id", "not found");
+    else if (col_i64(r, 0, 0) == user_id)
+        *access = STORE_ACCESS_OWNER;
+    else if (PQgetisnull(r, 0, 1))
+        *access = STORE_ACCESS_NONE;
+    else
+        status = col_enum(r, 0, 1, store_access_name, access, "role", err);
+    PQclear(r);
+    return status;
+}
+
+/* Grants inside the caller's transaction. */
+static int grant_in_tx(struct pg_store *q, int64_t account_id, int64_t user_id, int role,
+                       struct atp_err *err)
+{
+    int access = STORE_ACCESS_NONE;
+    TRY(access_of(q, account_id, user_id, &access, err));
+    if (access == STORE_ACCESS_OWNER)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "user_id", "is the account's owner");
+    struct params p = {0};
+    p_i64(&p, account_id);
+    p_i64(&p, user_id);
+    p_text(&p, store_access_name(role));
+    p_i64(&p, store_now(&q->base));
+    return run(q, ST_ACCESS_UPSERT, &p, "user_id", NULL, NULL, err);
+}
+
+static int pg_access_grant(struct store *s, int64_t account_id, int64_t user_id, int role,
+                           struct atp_err *err)
+{
+    struct pg_store *q = pq(s);
+    TRY(tx_begin(q, err));
+    return tx_end(q, grant_in_tx(q, account_id, user_id, role, err), err);
+}
+
+static int pg_access_revoke(struct store *s, int64_t account_id, int64_t user_id, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, account_id);
+    p_i64(&p, user_id);
+    int changed = 0;
+    TRY(run(pq(s), ST_ACCESS_DELETE, &p, NULL, NULL, &changed, err));
+    if (changed == 0)
+        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "user_id", "has no grant on this account");
+    return ATP_OK;
+}
+
+static int read_grant(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct store_grant *g = out;
+    g->account_id = col_i64(r, row, 0);
+    g->user_id = col_i64(r, row, 1);
+    TRY(col_enum(r, row, 2, store_access_name, &g->role, "role", err));
+    g->granted_ns = col_i64(r, row, 3);
+    return ATP_OK;
+}
+
+static int64_t key_grant(const void *row) { return ((const struct store_grant *)row)->user_id; }
+
+static int pg_access_list(struct store *s, int64_t account_id, const struct store_page *pg,
+                          struct store_grant *out, struct store_page_out *res, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, account_id);
+    p_i64(&p, pg->cursor);
+    return get_list(pq(s), ST_ACCESS_LIST, &p, pg, read_grant, key_grant, out, sizeof *out, res, err);
+}
+
+static int pg_access_role(struct store *s, int64_t account_id, int64_t user_id, int *access,
+                          struct atp_err *err)
+{
+    return access_of(pq(s), account_id, user_id, access, err);
+}
+
+/* ---- invitations ---- */
+
+static int read_invite(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct store_invitation *v = out;
+    v->id = col_i64(r, row, 0);
+    v->account_id = col_i64(r, row, 1);
+    TRY(col_text(r, row, 2, v->email, sizeof v->email, "email", err));
+    TRY(col_text(r, row, 3, v->token_hash, sizeof v->token_hash, "token_hash", err));
+    TRY(col_enum(r, row, 4, store_invite_status_name, &v->status, "status", err));
+    TRY(col_enum(r, row, 5, store_access_name, &v->role, "role", err));
+    v->expires_ns = col_i64(r, row, 6);
+    v->created_by = col_i64(r, row, 7);
+    v->created_ns = col_i64(r, row, 8);
+    v->updated_ns = col_i64(r, row, 9);
+    return ATP_OK;
+}
+
+static int64_t key_invite(const void *row) { return ((const struct store_invitation *)row)->id; }
+
+static int pg_invite_create(struct store *s, const struct store_invitation *inv, const char *email_key,
+                            int64_t *id, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, inv->account_id);
+    p_text(&p, inv->email);
+    p_text(&p, email_key);
+    p_text(&p, inv->token_hash);
+    p_text(&p, store_access_name(inv->role));
+    p_i64(&p, inv->expires_ns);
+    p_i64(&p, inv->created_by);
+    p_i64(&p, store_now(s));
+    int status = insert_id(pq(s), ST_INVITE_INSERT, &p, "token_hash", id, err);
+    if (status == ATP_ENOTFOUND) {
+        /* Two references: name the one that is missing. Outside a transaction, so the failed
+         * INSERT left nothing to roll back. */
+        struct store_account a;
+        int missing = pg_account_get(s, inv->account_id, &a, err);
+        if (missing == ATP_OK)
+            return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "created_by", "no such user");
+        return missing;
+    }
+    return status;
+}
+
+static int pg_invite_list_for_account(struct store *s, int64_t account_id, const struct store_page *pg,
+                                      struct store_invitation *out, struct store_page_out *res,
+                                      struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, account_id);
+    p_i64(&p, pg->cursor);
+    return get_list(pq(s), ST_INVITE_LIST_ACCOUNT, &p, pg, read_invite, key_invite, out, sizeof *out, res,
+                    err);
+}
+
+static int pg_invite_list_for_email(struct store *s, const char *email_key, const struct store_page *pg,
+                                    struct store_invitation *out, struct store_page_out *res,
+                                    struct atp_err *err)
+{
+    struct params p = {0};
+    p_text(&p, email_key);
+    p_i64(&p, pg->cursor);
+    return get_list(pq(s), ST_INVITE_LIST_EMAIL, &p, pg, read_invite, key_invite, out, sizeof *out, res,
+                    err);
+}
+
+static int pg_invite_find(struct store *s, const char *hash, struct store_invitation *out,
+                          struct atp_err *err)
+{
+    struct params p = {0};
+    p_text(&p, hash);
+    memset(out, 0, sizeof *out);
+    return get_one(pq(s), ST_INVITE_FIND, &p, read_invite, out, "token_hash", err);
+}
+
+/* Moves a pending invitation to status_value inside the caller's transaction. */
+static int set_status_in_tx(struct pg_store *q, int64_t account_id, int64_t id, int status_value,
+                            struct atp_err *err)
+{
+    struct params p = {0};
+    p_text(&p, store_invite_status_name(status_value));
+    p_i64(&p, store_now(&q->base));
+    p_i64(&p, id);
+    p_i64(&p, account_id);
+    int changed = 0;
+    TRY(run(q, ST_INVITE_SET_STATUS, &p, "status", NULL, &changed, err));
+    if (changed == 1)
+        return ATP_OK;
+    /* Not pending, or not there: tell which. */
+    struct params k = {0};
+    p_i64(&k, id);
+    p_i64(&k, account_id);
+    PGresult *r = NULL;
+    TRY(run(q, ST_INVITE_STATUS, &k, NULL, &r, NULL, err));
+    int status = PQntuples(r) > 0
+                     ? atp_err_set(err, ATP_ESTATE, NULL, 0, "status", "invitation is already %s",
+                                   PQgetvalue(r, 0, 0))
+                     : atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "invitation_id", "not found in this account");
+    PQclear(r);
+    return status;
+}
+
+static int pg_invite_set_status(struct store *s, int64_t account_id, int64_t id, int status_value,
+                                struct atp_err *err)
+{
+    struct pg_store *q = pq(s);
+    TRY(tx_begin(q, err));
+    return tx_end(q, set_status_in_tx(q, account_id, id, status_value, err), err);
+}
+
+static int pg_invite_accept(struct store *s, int64_t account_id, int64_t id, int64_t user_id,
+                            struct atp_err *err)
+{
+    struct pg_store *q = pq(s);
+    TRY(tx_begin(q, err));
+    int status = set_status_in_tx(q, account_id, id, STORE_INVITE_ACCEPTED, err);
+    struct store_invitation inv;
+    memset(&inv, 0, sizeof inv);
+    if (status == ATP_OK) {
+        struct params p = {0};
+        p_i64(&p, id);
+        p_i64(&p, account_id);
+        status = get_one(q, ST_INVITE_GET, &p, read_invite, &inv, "invitation_id", err);
+    }
+    if (status == ATP_OK)
+        status = grant_in_tx(q, account_id, user_id, inv.role, err);
+    return tx_end(q, status, err);
+}
+
+static int pg_invite_expire(struct store *s, int64_t now_ns, int *count, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, store_now(s));
+    p_i64(&p, now_ns);
+    return run(pq(s), ST_INVITE_EXPIRE, &p, NULL, NULL, count, err);
+}
+
+/* ---- broker connections ---- */
+
+static int read_broker(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct store_broker_conn *c = out;
+    c->id = col_i64(r, row, 0);
+    c->account_id = col_i64(r, row, 1);
+    TRY(col_text(r, row, 2, c->broker, sizeof c->broker, "broker", err));
+    TRY(col_text(r, row, 3, c->key_id, sizeof c->key_id, "key_id", err));
+    TRY(col_text(r, row, 4, c->masked, sizeof c->masked, "masked", err));
+    c->created_ns = col_i64(r, row, 5);
+    return ATP_OK;
+}
+
+static int64_t key_broker(const void *row) { return ((const struct store_broker_conn *)row)->id; }
+
+static int pg_broker_create(struct store *s, const struct store_broker_conn *c,
+                            const struct store_broker_secret *sec, int64_t *id, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, c->account_id);
+    p_text(&p, c->broker);
+    p_text(&p, c->key_id);
+    p_blob(&p, sec->ciphertext, sec->ciphertext_len);
+    p_blob(&p, sec->nonce, sec->nonce_len);
+    p_text(&p, c->masked);
+    p_i64(&p, store_now(s));
+    return insert_id(pq(s), ST_BROKER_INSERT, &p, "account_id", id, err);
+}
+
+static int pg_broker_list(struct store *s, int64_t account_id, const struct store_page *pg,
+                          struct store_broker_conn *out, struct store_page_out *res, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, account_id);
+    p_i64(&p, pg->cursor);
+    return get_list(pq(s), ST_BROKER_LIST, &p, pg, read_broker, key_broker, out, sizeof *out, res, err);
+}
+
+static int pg_broker_delete(struct store *s, int64_t account_id, int64_t id, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, id);
+    p_i64(&p, account_id);
+    int changed = 0;
+    TRY(run(pq(s), ST_BROKER_DELETE, &p, NULL, NULL, &changed, err));
+    if (changed == 0)
+        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "conn_id", "not found in this account");
+    return ATP_OK;
+}
+
+struct broker_secret_row {
+    struct store_broker_conn meta;
+    struct store_broker_secret *secret;
+};
+
+static int read_broker_secret(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct broker_secret_row *b = out;
+    TRY(read_broker(r, row, &b->meta, err));
+    TRY(col_blob(r, row, 6, b->secret->ciphertext, sizeof b->secret->ciphertext,
+                 &b->secret->ciphertext_len, "ciphertext", err));
+    return col_blob(r, row, 7, b->secret->nonce, sizeof b->secret->nonce, &b->secret->nonce_len, "nonce",
+                    err);
+}
+
+static int pg_broker_secret_get(struct store *s, int64_t account_id, int64_t id,
+                                struct store_broker_conn *meta, struct store_broker_secret *out,
+                                struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, id);
+    p_i64(&p, account_id);
+    struct broker_secret_row row;
+    memset(&row, 0, sizeof row);
+    memset(out, 0, sizeof *out);
+    row.secret = out;
+    TRY(get_one(pq(s), ST_BROKER_SECRET, &p, read_broker_secret, &row, "conn_id", err));
+    if (meta)
+        *meta = row.meta;
+    return ATP_OK;
+}
+
+/* ---- audit ---- */
+
+static int read_audit(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct store_audit *a = out;
+    a->id = col_i64(r, row, 0);
+    a->ts_ns = col_i64(r, row, 1);
+    a->user_id = col_i64(r, row, 2);
+    a->account_id = col_i64(r, row, 3);
+    TRY(col_text(r, row, 4, a->action, sizeof a->action, "action", err));
+    TRY(col_text(r, row, 5, a->resource, sizeof a->resource, "resource", err));
+    TRY(col_text(r, row, 6, a->ip, sizeof a->ip, "ip", err));
+    TRY(col_text(r, row, 7, a->user_agent, sizeof a->user_agent, "user_agent", err));
+    TRY(col_text(r, row, 8, a->result, sizeof a->result, "result", err));
+    return col_text(r, row, 9, a->details, sizeof a->details, "details", err);
+}
+
+static int64_t key_audit(const void *row) { return ((const struct store_audit *)row)->id; }
+
+static int pg_audit_append(struct store *s, const struct store_audit *a, int64_t *id, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, a->ts_ns);
+    p_i64(&p, a->user_id);
+    p_i64(&p, a->account_id);
+    p_text(&p, a->action);
+    p_text(&p, a->resource);
+    p_text(&p, a->ip);
+    p_text(&p, a->user_agent);
+    p_text(&p, a->result);
+    p_text(&p, a->details);
+    return insert_id(pq(s), ST_AUDIT_INSERT, &p, NULL, id, err);
+}
+
+static int pg_audit_query(struct store *s, const struct store_audit_filter *f, const struct store_page *pg,
+                          struct store_audit *out, struct store_page_out *res, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, pg->cursor);
+    p_i64(&p, f->user_id);
+    p_i64(&p, f->account_id);
+    p_text(&p, f->action);
+    p_i64(&p, f->from_ns);
+    p_i64(&p, f->to_ns);
+    return get_list(pq(s), ST_AUDIT_QUERY, &p, pg, read_audit, key_audit, out, sizeof *out, res, err);
+}
+
+/* ---- notifications ---- */
+
+static int read_notif(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct store_notification *n = out;
+    n->id = col_i64(r, row, 0);
+    n->user_id = col_i64(r, row, 1);
+    TRY(col_text(r, row, 2, n->type, sizeof n->type, "type", err));
+    TRY(col_text(r, row, 3, n->title, sizeof n->title, "title", err));
+    TRY(col_text(r, row, 4, n->body, sizeof n->body, "body", err));
+    n->read = col_int(r, row, 5);
+    n->ts_ns = col_i64(r, row, 6);
+    return ATP_OK;
+}
+
+static int64_t key_notif(const void *row) { return ((const struct store_notification *)row)->id; }
+
+static int pg_notif_create(struct store *s, const struct store_notification *n, int64_t *id,
+                           struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, n->user_id);
+    p_text(&p, n->type);
+    p_text(&p, n->title);
+    p_text(&p, n->body);
+    p_i64(&p, n->read);
+    p_i64(&p, n->ts_ns);
+    return insert_id(pq(s), ST_NOTIF_INSERT, &p, "user_id", id, err);
+}
+
+static int pg_notif_list(struct store *s, int64_t user_id, int unread_only, const struct store_page *pg,
+                         struct store_notification *out, struct store_page_out *res, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, user_id);
+    p_i64(&p, unread_only);
+    p_i64(&p, pg->cursor);
+    return get_list(pq(s), ST_NOTIF_LIST, &p, pg, read_notif, key_notif, out, sizeof *out, res, err);
+}
+
+static int pg_notif_mark_read(struct store *s, int64_t user_id, int64_t id, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, id);
+    p_i64(&p, user_id);
+    int changed = 0;
+    TRY(run(pq(s), ST_NOTIF_READ, &p, NULL, NULL, &changed, err));
+    if (changed == 0)
+        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "notif_id", "not found for this user");
+    return ATP_OK;
+}
+
+static int read_pref(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct store_notif_pref *p = out;
+    p->id = col_i64(r, row, 0);
+    p->user_id = col_i64(r, row, 1);
+    TRY(col_text(r, row, 2, p->type, sizeof p->type, "type", err));
+    TRY(col_text(r, row, 3, p->channel, sizeof p->channel, "channel", err));
+    p->enabled = col_int(r, row, 4);
+    return ATP_OK;
+}
+
+static int64_t key_pref(const void *row) { return ((const struct store_notif_pref *)row)->id; }
+
+static int pg_pref_set(struct store *s, const struct store_notif_pref *pref, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, pref->user_id);
+    p_text(&p, pref->type);
+    p_text(&p, pref->channel);
+    p_i64(&p, pref->enabled);
+    return run(pq(s), ST_PREF_UPSERT, &p, "user_id", NULL, NULL, err);
+}
+
+static int pg_pref_list(struct store *s, int64_t user_id, const struct store_page *pg,
+                        struct store_notif_pref *out, struct store_page_out *res, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, user_id);
+    p_i64(&p, pg->cursor);
+    return get_list(pq(s), ST_PREF_LIST, &p, pg, read_pref, key_pref, out, sizeof *out, res, err);
+}
+
+static const struct store_ops pg_ops = {
+    .name = "postgres",
+    .close = pg_close,
+    .migrate = pg_migrate,
+    .migrate_status = pg_migrate_status,
+    .user_create = pg_user_create,
+    .user_get = pg_user_get,
+    .user_get_by_email = pg_user_get_by_email,
+    .user_list = pg_user_list,
+    .user_update = pg_user_update,
+    .token_insert = pg_token_insert,
+    .token_find = pg_token_find,
+    .token_revoke = pg_token_revoke,
+    .token_revoke_family = pg_token_revoke_family,
+    .token_revoke_all_except = pg_token_revoke_all_except,
+    .account_create = pg_account_create,
+    .account_get = pg_account_get,
+    .accounts_list_for_user = pg_accounts_list_for_user,
+    .account_rename = pg_account_rename,
+    .access_grant = pg_access_grant,
+    .access_revoke = pg_access_revoke,
+    .access_list = pg_access_list,
+    .access_role = pg_access_role,
+    .invite_create = pg_invite_create,
+    .invite_list_for_account = pg_invite_list_for_account,
+    .invite_list_for_email = pg_invite_list_for_email,
+    .invite_find = pg_invite_find,
+    .invite_set_status = pg_invite_set_status,
+    .invite_accept = pg_invite_accept,
+    .invite_expire = pg_invite_expire,
+    .broker_create = pg_broker_create,
+    .broker_list = pg_broker_list,
+    .broker_delete = pg_broker_delete,
+    .broker_secret_get = pg_broker_secret_get,
+    .audit_append = pg_audit_append,
+    .audit_query = pg_audit_query,
+    .notif_create = pg_notif_create,
+    .notif_list = pg_notif_list,
+    .notif_mark_read = pg_notif_mark_read,
+    .pref_set = pg_pref_set,
+    .pref_list = pg_pref_list,
+};
