@@ -38,6 +38,7 @@ test-asan: deps
 bench: build
 	./$(BUILD)/atp bench md
 	./$(BUILD)/atp bench backtest
+	bash bench/http.sh $(BUILD)
 
 # Builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS on its seed corpus.
 fuzz: deps
