@@ -89,7 +89,7 @@ static const struct cli_command commands[] = {
      "  ATP_RATE_BURST, ATP_DRAIN_TIMEOUT_MS, ATP_LOG_LEVEL (info logs every request).\n"
      "  SIGTERM/SIGINT: requests in flight finish, then the process exits 0.\n",
      cmd_serve},
-    {"bench", "benchmarks (md: candle + indicator engine throughput and latency)",
+    {"bench", "benchmarks: md (candles + indicators), backtest (kernel); JSON figures",
      "usage: atp bench md [--instruments N] [--ticks N] [--seed N]\n"
      "       atp bench backtest [--bars N] [--ticks N] [--strategies N]\n"
      "  md: JSON of ticks/s through 7 timeframes x 5 indicators and p50/p99 per-tick latency.\n"

@@ -6,7 +6,7 @@ grep -qE '^atp [0-9]+\.[0-9]+\.[0-9]+$' "$TMP/out" && ok || bad "version format:
 
 expect_status "help" 0 "$ATP" --help
 cp "$TMP/out" "$TMP/help"
-for cmd in demo candles indicator indicators simulate calendar instruments bench; do
+for cmd in demo candles indicator indicators simulate calendar instruments backtest strategies migrate user serve bench; do
   grep -q "^  $cmd " "$TMP/help" && ok || bad "--help lists $cmd"
   expect_status "$cmd --help" 0 "$ATP" "$cmd" --help
   grep -q "usage: atp $cmd" "$TMP/out" && ok || bad "$cmd --help shows its usage"
