@@ -411,11 +411,25 @@ static int on_request(struct lws *wsi, struct pss *pss, const char *uri)
     snprintf(pss->path, sizeof pss->path, "%s", uri ? uri : "/");
     lws_get_peer_simple(wsi, pss->ip, sizeof pss->ip);
 
-    /* Query: lws hands out the decoded '&'-separated fragments; joined back for handlers. */
+    /* Query: lws hands out the '&'-separated fragments already percent-decoded. They are joined
+     * back for handlers re-encoded ('%', '&', '+' and a value's own '='), so api_query_get's one
+     * decoding gives back exactly what the client sent and a decoded '&' cannot split a value. */
     size_t qn = 0;
     char frag[512];
     for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
-        int w = snprintf(pss->query + qn, sizeof pss->query - qn, "%s%s", qn ? "&" : "", frag);
+        char enc[sizeof pss->query];
+        size_t e = 0;
+        int seen_eq = 0;
+        for (const char *c = frag; *c && e + 4 < sizeof enc; c++) {
+            int keep = *c != '%' && *c != '&' && *c != '+' && !(*c == '=' && seen_eq);
+            seen_eq |= *c == '=';
+            if (keep)
+                enc[e++] = *c;
+            else
+                e += (size_t)snprintf(enc + e, sizeof enc - e, "%%%02X", (unsigned char)*c);
+        }
+        enc[e] = '\0';
+        int w = snprintf(pss->query + qn, sizeof pss->query - qn, "%s%s", qn ? "&" : "", enc);
         if (w < 0 || (size_t)w >= sizeof pss->query - qn)
             break;
         qn += (size_t)w;
