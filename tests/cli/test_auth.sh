@@ -160,6 +160,21 @@ run_suite() { # run_suite DB LABEL
 }
 
 run_suite "sqlite:$TMP/auth.db" sqlite
+
+# First start without ATP_ADMIN_PASSWORD: a generated password, printed once, that logs in; a
+# token signed by another process's random key is refused (tokens die with the process).
+start_server "sqlite:$TMP/fresh.db"
+pw=$(sed -n 's|^atp serve: created admin admin@localhost with password \([^ ]*\) (shown once)$|\1|p' "$TMP/srv.out")
+[ -n "$pw" ] && ok || bad "generated admin password printed"
+post /api/v1/auth/login -d "{\"email\":\"admin@localhost\",\"password\":\"$pw\"}"
+expect_eq "login with the generated password" 200 "$CODE"
+old_at=$(jget "d['access_token']")
+stop_server
+start_server "sqlite:$TMP/fresh.db"
+grep -q "created admin" "$TMP/srv.out" && bad "admin created twice" || ok
+req -H "Authorization: Bearer $old_at" "$U/api/v1/me"
+expect_eq "token of another process's key" 401 "$CODE"
+stop_server
 if [ -n "${ATP_TEST_PG_URL:-}" ]; then
   run_suite "$ATP_TEST_PG_URL" "pg$$$(date +%s)"
 fi
