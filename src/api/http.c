@@ -7,6 +7,7 @@
 #include "api/ratelimit.h"
 #include "api/request.h"
 #include "api/router.h"
+#include "auth/jwt.h"
 #include "core/alloc.h"
 #include "core/log.h"
 
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* Latency buckets of the duration histogram, seconds. */
@@ -45,6 +47,9 @@ struct api_server {
     int drain_timer_open;
     int64_t drain_deadline_ms;
     struct timespec started;
+    struct store *store;                   /* borrowed; NULL: no store */
+    unsigned char jwt_secret[256];
+    struct jwt_config jwt;                 /* secret_len 0: no tokens accepted */
 };
 
 /* Per connection (kept across keep-alive requests; reset per request). */
@@ -56,6 +61,8 @@ struct pss {
     char query[1024];
     char request_id[API_REQUEST_ID_MAX + 1];
     char ip[64];
+    char bearer[JWT_MAX_LEN + 1];          /* Authorization: Bearer token, "" when none */
+    char user_agent[256];
     int64_t t0_ns;
     char *body;
     size_t body_len, body_cap;
@@ -215,6 +222,27 @@ int api_metrics_render(struct api_server *srv, char **out, size_t *len)
     return ATP_OK;
 }
 
+void api_server_set_store(struct api_server *srv, struct store *store) { srv->store = store; }
+struct store *api_server_store(const struct api_server *srv) { return srv->store; }
+
+int api_server_set_jwt_secret(struct api_server *srv, const unsigned char *secret, size_t len)
+{
+    if (!secret || len < JWT_SECRET_MIN || len > sizeof srv->jwt_secret)
+        return ATP_EINVAL;
+    memcpy(srv->jwt_secret, secret, len);
+    srv->jwt.secret = srv->jwt_secret;
+    srv->jwt.secret_len = len;
+    srv->jwt.issuer = "atp";
+    srv->jwt.audience = "atp-api";
+    srv->jwt.ttl_s = JWT_DEFAULT_TTL_S;
+    return ATP_OK;
+}
+
+const struct jwt_config *api_server_jwt(const struct api_server *srv)
+{
+    return srv->jwt.secret_len ? &srv->jwt : NULL;
+}
+
 double api_server_uptime_s(const struct api_server *srv)
 {
     struct timespec now;
@@ -345,8 +373,31 @@ static int dispatch(struct lws *wsi, struct pss *pss)
         snprintf(res.allow, sizeof res.allow, "%s", allow);
         return respond(wsi, pss, &res, NULL);
     }
-    /* Identity comes with the auth routes; until then every caller is anonymous. */
-    enum api_decision d = api_policy_decide(route->name, API_ROLE_ANONYMOUS, API_REL_NONE);
+    /* JWT middleware: a valid Bearer access token sets the caller's id and role; anything else
+     * (no token, forged, expired, unknown role) leaves the caller anonymous, so the policy answers
+     * 401 wherever a login is needed. */
+    enum api_role role = API_ROLE_ANONYMOUS;
+    if (pss->bearer[0] && srv->jwt.secret_len) {
+        struct jwt_claims claims;
+        enum jwt_reject why;
+        if (jwt_verify(&srv->jwt, pss->bearer, (int64_t)time(NULL), &claims, &why) == ATP_OK) {
+            char *end;
+            long long uid = strtoll(claims.sub, &end, 10);
+            enum api_role r = API_ROLE_ANONYMOUS;
+            if (!strcmp(claims.role, "admin")) r = API_ROLE_ADMIN;
+            else if (!strcmp(claims.role, "trader")) r = API_ROLE_TRADER;
+            else if (!strcmp(claims.role, "investor")) r = API_ROLE_INVESTOR;
+            if (claims.sub[0] && !*end && uid > 0 && r != API_ROLE_ANONYMOUS) {
+                req.user_id = uid;
+                role = r;
+            }
+        } else {
+            atp_log_kv(LOG_INFO, "http", "request_id", pss->request_id, "bearer token refused: %s",
+                       jwt_reject_name(why));
+        }
+    }
+    req.role = (int)role;
+    enum api_decision d = api_policy_decide(route->name, role, API_REL_NONE);
     if (d == API_POLICY_UNAUTHENTICATED)
         return respond_error(wsi, pss, 401, "unauthenticated", NULL, "log in first", route);
     if (d == API_POLICY_FORBIDDEN)
@@ -359,6 +410,7 @@ static int dispatch(struct lws *wsi, struct pss *pss)
     req.query = pss->query;
     req.request_id = pss->request_id;
     req.client_ip = pss->ip;
+    req.user_agent = pss->user_agent;
     req.body = pss->body;
     req.body_len = pss->body_len;
     req.route = route;
@@ -410,6 +462,18 @@ static int on_request(struct lws *wsi, struct pss *pss, const char *uri)
     pss->method = method_of(wsi);
     snprintf(pss->path, sizeof pss->path, "%s", uri ? uri : "/");
     lws_get_peer_simple(wsi, pss->ip, sizeof pss->ip);
+    pss->bearer[0] = pss->user_agent[0] = 0;
+    {
+        char auth[JWT_MAX_LEN + 16];
+        int alen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+        if (alen > 7 && alen < (int)sizeof auth &&
+            lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) > 7 &&
+            strncasecmp(auth, "Bearer ", 7) == 0 && strlen(auth + 7) <= JWT_MAX_LEN)
+            memcpy(pss->bearer, auth + 7, strlen(auth + 7) + 1);
+        int ulen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_USER_AGENT);
+        if (ulen <= 0 || lws_hdr_copy(wsi, pss->user_agent, sizeof pss->user_agent, WSI_TOKEN_HTTP_USER_AGENT) < 0)
+            pss->user_agent[0] = 0;
+    }
 
     /* Query: lws hands out the '&'-separated fragments already percent-decoded. They are joined
      * back for handlers re-encoded ('%', '&', '+' and a value's own '='), so api_query_get's one
@@ -675,5 +739,6 @@ void api_server_free(struct api_server *srv)
         lws_context_destroy(srv->lws);
     ratelimit_free(srv->rl);
     atp_free(srv->stats);
+    sodium_memzero(srv->jwt_secret, sizeof srv->jwt_secret);
     atp_free(srv);
 }

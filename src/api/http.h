@@ -48,6 +48,18 @@ void api_server_shutdown(struct api_server *srv);
 /* Frees the server. Call after uv_run returned following api_server_shutdown. NULL: no-op. */
 void api_server_free(struct api_server *srv);
 
+/* The application state handlers reach (io thread). The store is called synchronously from
+ * handlers for now (docs/api.md: known limitation). Both are borrowed and must outlive srv.
+ * api_server_set_jwt_secret copies the secret (>= JWT_SECRET_MIN bytes): ATP_EINVAL otherwise.
+ * Without a secret no token is ever accepted (every caller is anonymous). */
+struct store;
+struct jwt_config;
+void api_server_set_store(struct api_server *srv, struct store *store);
+struct store *api_server_store(const struct api_server *srv);
+int api_server_set_jwt_secret(struct api_server *srv, const unsigned char *secret, size_t len);
+/* The JWT configuration (issuer "atp", audience "atp-api", 15 min), or NULL without a secret. */
+const struct jwt_config *api_server_jwt(const struct api_server *srv);
+
 /* For handlers (io thread). */
 /* Prometheus text exposition of the server's counters into *out (atp_malloc; caller frees). */
 int api_metrics_render(struct api_server *srv, char **out, size_t *len);

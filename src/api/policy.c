@@ -14,7 +14,12 @@ const struct api_policy_row api_policy[] = {
     {"health", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"metrics", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"openapi", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"auth.register", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"auth.login", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
+    /* The refresh token is the credential of these two; the access token may have expired. */
+    {"auth.refresh", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"auth.logout", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"me", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
 };
 const size_t api_n_policy = sizeof api_policy / sizeof api_policy[0];
 

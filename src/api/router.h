@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Methods are bits so a path's allowed methods fit one mask (the Allow header of a 405). */
 enum api_method {
@@ -67,6 +68,11 @@ struct api_request {
     struct api_param params[API_MAX_PARAMS];
     int n_params;
     struct api_server *server;
+    /* Identity, set by the JWT middleware before the policy decision (api/http.c): the user id of
+     * a valid Bearer access token (0: anonymous) and its role (enum api_role). */
+    int64_t user_id;
+    int role;
+    const char *user_agent;          /* User-Agent header, "" when none */
 };
 
 /* What a handler fills. Exactly one of json and text is used: json (owned: the server

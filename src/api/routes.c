@@ -1,5 +1,6 @@
 /* api/routes: the route table and the system handlers. Resource handlers live one file per
  * resource (api/h_<resource>.c) and add their rows here; see docs/api.md "Adding a route". */
+#include "api/h_auth.h"
 #include "api/http.h"
 #include "api/json_err.h"
 #include "api/router.h"
@@ -33,21 +34,6 @@ static void h_openapi(struct api_request *req, struct api_response *res)
         api_error(res, 500, "internal", NULL, "out of memory");
 }
 
-static const struct api_field login_body[] = {
-    {"email", API_FT_STRING, 1, 254, "the account's email address"},
-    {"password", API_FT_STRING, 1, 1024, "the password"},
-    {"totp", API_FT_STRING, 0, 16, "a TOTP code, when 2FA is enabled"},
-    {NULL, 0, 0, 0, NULL},
-};
-
-static void h_login(struct api_request *req, struct api_response *res)
-{
-    /* The body was validated against login_body before we were called; the store (branch
-     * `store`) brings users, so until it is merged the route answers 501. */
-    (void)req;
-    api_error(res, 501, "not_implemented", NULL, "login needs the user store (coming with the store)");
-}
-
 const struct api_route api_routes[] = {
     {API_GET, "/health", "health", h_health, NULL, "liveness and store check", "system",
      "{\"200\":{\"description\":\"alive\",\"content\":{\"application/json\":{\"schema\":{\"type\":"
@@ -58,8 +44,21 @@ const struct api_route api_routes[] = {
      "{\"200\":{\"description\":\"Prometheus text exposition\",\"content\":{\"text/plain\":"
      "{\"schema\":{\"type\":\"string\"}}}}}"},
     {API_GET, "/api/v1/openapi.json", "openapi", h_openapi, NULL, "this document", "system", NULL},
-    {API_POST, "/api/v1/auth/login", "auth.login", h_login, login_body,
+    {API_POST, "/api/v1/auth/register", "auth.register", h_auth_register, h_auth_register_body,
+     "register a new user (a trader)", "auth",
+     "{\"201\":{\"description\":\"the new user: id, email, name, role\"},\"409\":{\"description\":"
+     "\"the email is taken\"},\"422\":{\"description\":\"weak password or invalid field\"}}"},
+    {API_POST, "/api/v1/auth/login", "auth.login", h_auth_login, h_auth_login_body,
      "log in: access and refresh tokens", "auth",
-     "{\"200\":{\"description\":\"tokens\"},\"501\":{\"description\":\"not implemented yet\"}}"},
+     "{\"200\":{\"description\":\"access_token, refresh_token, expires_in (s), refresh_expires_in (s), user\"},\"401\":{\"description\":\"wrong email or password\"},\"423\":{\"description\":\"locked after 3 failed logins (15 min)\"}}"},
+    {API_POST, "/api/v1/auth/refresh", "auth.refresh", h_auth_refresh, h_auth_refresh_body,
+     "rotate a refresh token: new access and refresh tokens", "auth",
+     "{\"200\":{\"description\":\"access_token, refresh_token, expires_in (s), refresh_expires_in (s), user\"},\"401\":{\"description\":\"unknown, expired or reused refresh token\"}}"},
+    {API_POST, "/api/v1/auth/logout", "auth.logout", h_auth_logout, h_auth_refresh_body,
+     "revoke a refresh token", "auth",
+     "{\"200\":{\"description\":\"revoked\"},\"401\":{\"description\":\"unknown refresh token\"}}"},
+    {API_GET, "/api/v1/me", "me", h_me, NULL, "the caller's user", "auth",
+     "{\"200\":{\"description\":\"id, email, name, role\"},\"401\":{\"description\":"
+     "\"no valid access token\"}}"},
 };
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

@@ -4,12 +4,20 @@
 #include "app/cli.h"
 
 #include "api/http.h"
+#include "app/dbopen.h"
+#include "auth/jwt.h"
+#include "auth/password.h"
+#include "auth/token.h"
 #include "core/log.h"
+#include "store/store.h"
+
+#include <sodium.h>
 
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 struct serve {
@@ -99,17 +107,77 @@ static int load_config_file(const char *path, struct api_config *cfg)
     return rc;
 }
 
+/* First start: when no admin exists, creates one from ATP_ADMIN_EMAIL / ATP_ADMIN_PASSWORD (the
+ * password then generated when unset; it is shown once, in *shown). */
+static int ensure_admin(struct store *st, char *shown, size_t shown_size)
+{
+    struct store_user page[64];
+    struct store_page p = {0, 64};
+    struct store_page_out po;
+    struct atp_err err;
+    shown[0] = 0;
+    do {
+        if (store_user_list(st, &p, page, &po, &err) != ATP_OK)
+            return cli_fail_err("serve", &err);
+        for (uint32_t i = 0; i < po.count; i++)
+            if (page[i].role == STORE_ROLE_ADMIN)
+                return CLI_EXIT_OK;
+        p.cursor = po.next_cursor;
+    } while (po.next_cursor);
+    const char *email = getenv("ATP_ADMIN_EMAIL");
+    const char *password = getenv("ATP_ADMIN_PASSWORD");
+    char generated[TOKEN_TEXT_SIZE] = "";
+    if (!email || !*email)
+        email = "admin@localhost";
+    if (!password || !*password) {
+        if (token_generate(generated) != ATP_OK)
+            return cli_fail("serve", "cannot generate the admin password");
+        password = generated;
+    } else if (strlen(password) < 10) {
+        return cli_fail("serve", "ATP_ADMIN_PASSWORD needs at least 10 characters");
+    }
+    struct store_user u;
+    memset(&u, 0, sizeof u);
+    snprintf(u.email, sizeof u.email, "%s", email);
+    snprintf(u.name, sizeof u.name, "Administrator");
+    u.role = STORE_ROLE_ADMIN;
+    u.status = STORE_USER_ACTIVE;
+    if (password_hash(password, strlen(password), u.password_hash) != ATP_OK)
+        return cli_fail("serve", "cannot hash the admin password");
+    if (store_user_create(st, &u, &u.id, &err) != ATP_OK)
+        return cli_fail("serve", "cannot create the admin %s: %s", email, err.msg);
+    struct store_audit a = {0};
+    snprintf(a.action, sizeof a.action, "user.bootstrap_admin");
+    snprintf(a.resource, sizeof a.resource, "user:%lld", (long long)u.id);
+    snprintf(a.ip, sizeof a.ip, "serve");
+    snprintf(a.result, sizeof a.result, "ok");
+    snprintf(a.details, sizeof a.details, "{}");
+    a.ts_ns = (int64_t)time(NULL) * 1000000000LL;
+    int64_t aid;
+    if (store_audit_append(st, &a, &aid, &err) != ATP_OK)
+        atp_log(LOG_ERROR, "serve", "audit of the admin's creation failed: %s", err.msg);
+    if (generated[0])
+        snprintf(shown, shown_size, "atp serve: created admin %s with password %s (shown once)", email,
+                 generated);
+    else
+        snprintf(shown, shown_size, "atp serve: created admin %s (password from ATP_ADMIN_PASSWORD)", email);
+    sodium_memzero(generated, sizeof generated);
+    return CLI_EXIT_OK;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     struct api_config cfg;
     struct atp_err err;
-    const char *config = NULL, *listen = NULL;
+    const char *config = NULL, *listen = NULL, *db = NULL;
     api_config_defaults(&cfg);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config = argv[++i];
         else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
             listen = argv[++i];
+        else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+            db = argv[++i];
         else
             return cli_fail("serve", "unknown or incomplete option '%s' (atp serve --help)", argv[i]);
     }
@@ -132,20 +200,49 @@ int cmd_serve(int argc, char **argv)
     if (listen && api_config_listen(&cfg, listen, &err) != ATP_OK)
         return cli_fail("serve", "--listen %s", err.msg);
 
+    unsigned char secret[64];
+    size_t secret_len = 32;
+    const char *env_secret = getenv("ATP_JWT_SECRET");
+    if (env_secret && *env_secret) {
+        secret_len = strlen(env_secret);
+        if (secret_len < JWT_SECRET_MIN || secret_len > sizeof secret)
+            return cli_fail("serve", "ATP_JWT_SECRET must be %d..%zu bytes", JWT_SECRET_MIN, sizeof secret);
+        memcpy(secret, env_secret, secret_len);
+    } else {
+        if (sodium_init() < 0)
+            return cli_fail("serve", "libsodium failed to initialise");
+        randombytes_buf(secret, secret_len); /* tokens die with the process */
+    }
+
+    struct store *st = NULL;
+    int orc = cli_store_open("serve", db, &st);
+    if (orc)
+        return orc;
+    char admin_line[400];
+    if ((orc = ensure_admin(st, admin_line, sizeof admin_line)) != CLI_EXIT_OK) {
+        store_close(st);
+        return orc;
+    }
+
     /* A client that goes away mid-response must not kill the server. */
     signal(SIGPIPE, SIG_IGN);
     uv_loop_t loop;
     struct serve s = {0};
     if (uv_loop_init(&loop) != 0) {
         fprintf(stderr, "atp serve: cannot create the event loop\n");
+        store_close(st);
         return CLI_EXIT_FAIL;
     }
     if (api_server_new(&cfg, &loop, &s.srv, &err) != ATP_OK) {
         char buf[600];
         fprintf(stderr, "atp serve: %s\n", atp_err_format(&err, buf, sizeof buf));
         uv_loop_close(&loop);
+        store_close(st);
         return CLI_EXIT_FAIL;
     }
+    api_server_set_store(s.srv, st);
+    api_server_set_jwt_secret(s.srv, secret, secret_len);
+    sodium_memzero(secret, sizeof secret);
     uv_signal_init(&loop, &s.sigterm);
     uv_signal_init(&loop, &s.sigint);
     s.sigterm.data = s.sigint.data = &s;
@@ -154,11 +251,15 @@ int cmd_serve(int argc, char **argv)
 
     printf("atp serve: listening on http://%s:%d/ (health: /health, API: /api/v1/openapi.json)\n",
            cfg.host, api_server_port(s.srv));
+    if (admin_line[0])
+        printf("%s\n", admin_line);
+    sodium_memzero(admin_line, sizeof admin_line);
     fflush(stdout);
     atp_log(LOG_INFO, "serve", "listening on %s:%d", cfg.host, api_server_port(s.srv));
 
     uv_run(&loop, UV_RUN_DEFAULT);
     api_server_free(s.srv);
+    store_close(st);
     /* Handles lws closed late get their close callbacks here. */
     uv_run(&loop, UV_RUN_NOWAIT);
     int rc = uv_loop_close(&loop);

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app/cli.h"
 #include "app/dbopen.h"
@@ -24,7 +25,13 @@ static void audit(struct store *s, const char *action, const char *email, const 
     snprintf(a.user_agent, sizeof a.user_agent, "atp user");
     snprintf(a.result, sizeof a.result, "ok");
     snprintf(a.details, sizeof a.details, "%s", details ? details : "{}");
-    store_audit_append(s, &a, NULL, NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    a.ts_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    int64_t id;
+    struct atp_err err;
+    if (store_audit_append(s, &a, &id, &err) != ATP_OK)
+        fprintf(stderr, "atp user: audit failed: %s\n", err.msg);
 }
 
 static int find_user(struct store *s, const char *email, struct store_user *u)

@@ -6,7 +6,7 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
 
 SRV_PID=
 start_server() { # start_server [ENV=V ...]: sets U and SRV_PID
-  env ATP_LOG_LEVEL=info "$@" "$ATP" serve --listen 127.0.0.1:0 >"$TMP/srv.out" 2>"$TMP/srv.err" &
+  env ATP_LOG_LEVEL=info ATP_DB="sqlite:$TMP/serve.db" "$@" "$ATP" serve --listen 127.0.0.1:0 >"$TMP/srv.out" 2>"$TMP/srv.err" &
   SRV_PID=$!
   local port=""
   for _ in $(seq 1 100); do
@@ -77,7 +77,7 @@ expect_json "missing field" "d['error']['field'] + ' ' + d['error']['message']" 
 req -X POST -d '{"email": "a@b", "password": "x", "is_admin": true}' "$U/api/v1/auth/login"
 expect_json "unknown field" "d['error']['field']" is_admin
 req -X POST -d '{"email": "a@b", "password": "x"}' "$U/api/v1/auth/login"
-expect_eq "login until the store lands" 501 "$CODE"
+expect_eq "login of an unknown user" 401 "$CODE"
 
 req "$U/api/v1/openapi.json"
 expect_eq "openapi" 200 "$CODE"

@@ -44,11 +44,20 @@ Test(api_tables, every_route_has_one_policy_row_and_back)
 /* The matrix for today's routes: route x role x relation -> decision. */
 Test(api_tables, authorization_matrix_of_system_routes)
 {
-    static const char *const public_routes[] = {"health", "metrics", "openapi", "auth.login"};
+    static const char *const public_routes[] = {"health",       "metrics",      "openapi",    "auth.register",
+                                                 "auth.login",   "auth.refresh", "auth.logout"};
     for (size_t i = 0; i < sizeof public_routes / sizeof public_routes[0]; i++)
         for (int role = 0; role < API_N_ROLES; role++)
             cr_assert_eq(api_policy_decide(public_routes[i], (enum api_role)role, API_REL_NONE),
                          API_POLICY_ALLOW, "%s as %s", public_routes[i], api_role_name((enum api_role)role));
+}
+
+/* /me: any logged-in role, never anonymous. */
+Test(api_tables, authorization_matrix_of_me)
+{
+    cr_assert_eq(api_policy_decide("me", API_ROLE_ANONYMOUS, API_REL_NONE), API_POLICY_UNAUTHENTICATED);
+    for (int role = API_ROLE_INVESTOR; role < API_N_ROLES; role++)
+        cr_assert_eq(api_policy_decide("me", (enum api_role)role, API_REL_NONE), API_POLICY_ALLOW);
 }
 
 Test(api_policy, rules_fail_closed_and_hide_other_tenants)
