@@ -2,6 +2,7 @@
  * the io thread has one loop for HTTP, WebSockets and, later, curl and timers. */
 #include "api/http.h"
 
+#include "api/h_accounts.h"
 #include "api/json_err.h"
 #include "api/policy.h"
 #include "api/ratelimit.h"
@@ -397,7 +398,11 @@ static int dispatch(struct lws *wsi, struct pss *pss)
         }
     }
     req.role = (int)role;
-    enum api_decision d = api_policy_decide(route->name, role, API_REL_NONE);
+    /* Ownership: the caller's relation to the addressed account, resolved once, before the policy. */
+    enum api_relation rel = API_REL_NONE;
+    if (h_accounts_relation(srv->store, route, req.params, req.n_params, req.user_id, role, &rel) != 0)
+        return respond_error(wsi, pss, 500, "internal", NULL, "cannot resolve access", route);
+    enum api_decision d = api_policy_decide(route->name, role, rel);
     if (d == API_POLICY_UNAUTHENTICATED)
         return respond_error(wsi, pss, 401, "unauthenticated", NULL, "log in first", route);
     if (d == API_POLICY_FORBIDDEN)

@@ -20,6 +20,22 @@ const struct api_policy_row api_policy[] = {
     {"auth.refresh", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"auth.logout", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"me", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    /* Accounts (docs/api.md "Accounts"). The relation to account {id} is resolved once by
+     * h_accounts_relation: owner, INVITED (a trader or investor grant), STRANGER (404), or VISIBLE
+     * (an admin on an account that is not theirs: reads yes, writes 403). Investors never write. */
+    {"accounts.list", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"accounts.create", {API_DENY, API_DENY, API_ALLOW, API_ALLOW}},
+    {"accounts.get", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"accounts.update", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"accounts.invitations.create", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"accounts.invitations.list", {API_DENY, API_DENY, API_OWNER, API_ALLOW}},
+    {"accounts.access.list", {API_DENY, API_DENY, API_OWNER, API_ALLOW}},
+    {"accounts.access.revoke", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    /* The caller's own invitations, scoped by the caller's email in the handler (another user's
+     * invitation is 404 like an absent one). */
+    {"invitations.mine", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"invitations.accept", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"invitations.reject", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
 };
 const size_t api_n_policy = sizeof api_policy / sizeof api_policy[0];
 

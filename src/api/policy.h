@@ -18,7 +18,9 @@ enum api_relation {
     API_REL_NONE = 0,  /* the route addresses no owned resource */
     API_REL_OWNER,     /* the caller owns it (the trader of the account; the user of /me) */
     API_REL_INVITED,   /* an investor with accepted access to it */
-    API_REL_STRANGER,  /* exists, but not the caller's */
+    API_REL_STRANGER,  /* exists, but not the caller's (or does not exist): 404 */
+    API_REL_VISIBLE,   /* not the caller's, but the caller's role sees every one (an admin): 403 on
+                        * what the rule does not allow, never 404 */
 };
 
 /* What one role may do on one route. */

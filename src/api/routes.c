@@ -1,5 +1,6 @@
 /* api/routes: the route table and the system handlers. Resource handlers live one file per
  * resource (api/h_<resource>.c) and add their rows here; see docs/api.md "Adding a route". */
+#include "api/h_accounts.h"
 #include "api/h_auth.h"
 #include "api/http.h"
 #include "api/json_err.h"
@@ -60,5 +61,42 @@ const struct api_route api_routes[] = {
     {API_GET, "/api/v1/me", "me", h_me, NULL, "the caller's user", "auth",
      "{\"200\":{\"description\":\"id, email, name, role\"},\"401\":{\"description\":"
      "\"no valid access token\"}}"},
+    {API_GET, "/api/v1/accounts", "accounts.list", h_accounts_list, NULL,
+     "the accounts the caller owns or was granted (?cursor=)", "accounts",
+     "{\"200\":{\"description\":\"items: id, owner_id, name, broker, created_ns, access; next_cursor\"}}"},
+    {API_POST, "/api/v1/accounts", "accounts.create", h_accounts_create, h_accounts_create_body,
+     "create a trading account owned by the caller", "accounts",
+     "{\"201\":{\"description\":\"the account\"},\"422\":{\"description\":\"invalid field\"}}"},
+    {API_GET, "/api/v1/accounts/{id}", "accounts.get", h_accounts_get, NULL, "get an account", "accounts",
+     "{\"200\":{\"description\":\"the account, with the caller's access\"},\"404\":{\"description\":"
+     "\"absent or another tenant's\"}}"},
+    {API_PATCH, "/api/v1/accounts/{id}", "accounts.update", h_accounts_update, h_accounts_update_body,
+     "rename an account (owner)", "accounts",
+     "{\"200\":{\"description\":\"the account\"},\"403\":{\"description\":\"read-only access\"},"
+     "\"404\":{\"description\":\"absent or another tenant's\"}}"},
+    {API_POST, "/api/v1/accounts/{id}/invitations", "accounts.invitations.create", h_account_invitations_create,
+     h_invitations_create_body, "invite an email to the account (owner); valid 7 days", "accounts",
+     "{\"201\":{\"description\":\"the invitation with its token (shown once)\"},\"422\":{\"description\":"
+     "\"invalid email or role\"}}"},
+    {API_GET, "/api/v1/accounts/{id}/invitations", "accounts.invitations.list", h_account_invitations_list, NULL,
+     "the account's invitations (owner)", "accounts",
+     "{\"200\":{\"description\":\"items: id, account_id, email, role, status, expires_ns, created_by\"}}"},
+    {API_GET, "/api/v1/accounts/{id}/access", "accounts.access.list", h_account_access_list, NULL,
+     "who was granted access to the account (owner)", "accounts",
+     "{\"200\":{\"description\":\"items: user_id, email, role, granted_ns\"}}"},
+    {API_DELETE, "/api/v1/accounts/{id}/access/{user_id}", "accounts.access.revoke", h_account_access_revoke,
+     NULL, "revoke a user's access (owner)", "accounts",
+     "{\"200\":{\"description\":\"revoked\"},\"404\":{\"description\":\"no such grant\"}}"},
+    {API_GET, "/api/v1/invitations", "invitations.mine", h_invitations_mine, NULL,
+     "the caller's pending invitations (by email)", "invitations",
+     "{\"200\":{\"description\":\"items: invitations with account_name\"}}"},
+    {API_POST, "/api/v1/invitations/{id}/accept", "invitations.accept", h_invitations_accept, NULL,
+     "accept an invitation addressed to the caller's email", "invitations",
+     "{\"200\":{\"description\":\"accepted: access granted\"},\"404\":{\"description\":\"not the caller's\"},"
+     "\"409\":{\"description\":\"not pending\"},\"410\":{\"description\":\"expired\"}}"},
+    {API_POST, "/api/v1/invitations/{id}/reject", "invitations.reject", h_invitations_reject, NULL,
+     "reject an invitation addressed to the caller's email", "invitations",
+     "{\"200\":{\"description\":\"rejected\"},\"404\":{\"description\":\"not the caller's\"},"
+     "\"409\":{\"description\":\"not pending\"},\"410\":{\"description\":\"expired\"}}"},
 };
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

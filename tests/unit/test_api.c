@@ -60,6 +60,46 @@ Test(api_tables, authorization_matrix_of_me)
         cr_assert_eq(api_policy_decide("me", (enum api_role)role, API_REL_NONE), API_POLICY_ALLOW);
 }
 
+/* Accounts: route x role x relation. A = allow, U = 401, F = 403, H = 404 (hidden). Relations in
+ * order NONE, OWNER, INVITED, STRANGER, VISIBLE; columns anonymous, investor, trader, admin. The
+ * server never hands an account route NONE for a logged-in caller (h_accounts_relation), but the
+ * rows are still total. */
+struct matrix_row {
+    const char *route;
+    const char *want[5]; /* per relation: 4 letters, one per role */
+};
+
+Test(api_tables, authorization_matrix_of_accounts)
+{
+    static const struct matrix_row rows[] = {
+        /*                                NONE    OWNER   INVITED STRANGER VISIBLE */
+        {"accounts.list", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"accounts.create", {"UFAA", "UFAA", "UFAA", "UHAA", "UFAA"}},
+        {"accounts.get", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
+        {"accounts.update", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"accounts.invitations.create", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"accounts.invitations.list", {"UFFA", "UFAA", "UFFA", "UHHA", "UFFA"}},
+        {"accounts.access.list", {"UFFA", "UFAA", "UFFA", "UHHA", "UFFA"}},
+        {"accounts.access.revoke", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"invitations.mine", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"invitations.accept", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"invitations.reject", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+    };
+    static const enum api_relation rels[] = {API_REL_NONE, API_REL_OWNER, API_REL_INVITED, API_REL_STRANGER,
+                                             API_REL_VISIBLE};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        cr_assert_not_null(api_policy_find(rows[i].route), "%s has a policy row", rows[i].route);
+        for (size_t r = 0; r < 5; r++)
+            for (int role = 0; role < API_N_ROLES; role++) {
+                enum api_decision d = api_policy_decide(rows[i].route, (enum api_role)role, rels[r]);
+                char got = d == API_POLICY_ALLOW ? 'A' : d == API_POLICY_UNAUTHENTICATED ? 'U'
+                           : d == API_POLICY_FORBIDDEN ? 'F' : 'H';
+                cr_assert_eq(got, rows[i].want[r][role], "%s as %s, relation %zu: got %c want %c",
+                             rows[i].route, api_role_name((enum api_role)role), r, got, rows[i].want[r][role]);
+            }
+    }
+}
+
 Test(api_policy, rules_fail_closed_and_hide_other_tenants)
 {
     cr_assert_eq(api_policy_decide("no.such.route", API_ROLE_ANONYMOUS, API_REL_NONE),

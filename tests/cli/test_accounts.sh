@@ -1,0 +1,201 @@
+# Trading accounts, invitations and access over real HTTP: atp serve on an ephemeral port with a
+# real store, driven with curl. Tenancy (another tenant's account is 404 and absent from lists),
+# investor invitations (accept, read-only: 403 on writes), revocation, admin (reads every account,
+# 403 on writes to others'), anonymous 401, audit. Against SQLite, then PostgreSQL when
+# ATP_TEST_PG_URL is set.
+source "$(dirname "$0")/lib.sh"
+export NO_PROXY='*' no_proxy='*'
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
+
+SRV_PID=
+trap '[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
+
+start_server() { # start_server DB [ENV=V ...]: sets U and SRV_PID
+  local db=$1
+  shift
+  env ATP_LOG_LEVEL=warn ATP_RATE_BURST=1000 "$@" "$ATP" serve --db "$db" --listen 127.0.0.1:0 \
+    >"$TMP/srv.out" 2>"$TMP/srv.err" &
+  SRV_PID=$!
+  local port=""
+  for _ in $(seq 1 200); do
+    port=$(sed -n 's|^atp serve: listening on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$TMP/srv.out")
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  if [ -z "$port" ]; then bad "server did not start"; cat "$TMP/srv.err" >&2; finish; exit 1; fi
+  U="http://127.0.0.1:$port"
+}
+stop_server() {
+  kill -TERM "$SRV_PID"
+  wait "$SRV_PID"
+  expect_eq "exit status after SIGTERM" 0 "$?"
+  SRV_PID=
+}
+
+req() { CODE=$(curl -s -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' "$@"); }
+jget() { python3 -c "import json,sys; d=json.load(open('$TMP/body')); print($1)" 2>&1; }
+expect_json() { expect_eq "$1" "$3" "$(jget "$2")"; }
+# as TOKEN METHOD PATH [JSON]
+as() {
+  local tok=$1 m=$2 path=$3
+  shift 3
+  local auth=()
+  [ -n "$tok" ] && auth=(-H "Authorization: Bearer $tok")
+  if [ $# -gt 0 ]; then
+    req -X "$m" "${auth[@]}" -H 'Content-Type: application/json' -d "$1" "$U$path"
+  else
+    req -X "$m" "${auth[@]}" "$U$path"
+  fi
+}
+login() { # login EMAIL -> prints the access token
+  as "" POST /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"correct horse\"}"
+  [ "$CODE" = 200 ] || bad "login $1: $CODE"
+  jget "d['access_token']"
+}
+register() { # register EMAIL NAME
+  as "" POST /api/v1/auth/register "{\"email\":\"$1\",\"name\":\"$2\",\"password\":\"correct horse\"}"
+  expect_eq "register $1" 201 "$CODE"
+}
+
+run_suite() { # run_suite DB LABEL
+  local db=$1 L=$2
+  start_server "$db" ATP_ADMIN_EMAIL="root-$L@example.com" ATP_ADMIN_PASSWORD="correct horse"
+  if [ "$L" != sqlite ]; then
+    expect_status "$L: user add admin" 0 env ATP_USER_PASSWORD="correct horse" \
+      "$ATP" user add --db "$db" --email "root-$L@example.com" --role admin
+  fi
+  local alice="alice-$L@example.com" mallory="mallory-$L@example.com"
+  local ivan="ivan-$L@example.com" eve="eve-$L@example.com"
+  register "$alice" Alice
+  register "$mallory" Mallory
+  for who in "$ivan" "$eve"; do
+    expect_status "$L: user add investor $who" 0 env ATP_USER_PASSWORD="correct horse" \
+      "$ATP" user add --db "$db" --email "$who" --role investor
+  done
+  local at mt it et adm
+  at=$(login "$alice"); mt=$(login "$mallory"); it=$(login "$ivan"); et=$(login "$eve")
+  adm=$(login "root-$L@example.com")
+
+  # Anonymous: 401 everywhere.
+  as "" GET /api/v1/accounts; expect_eq "$L: anonymous list" 401 "$CODE"
+  as "" POST /api/v1/accounts '{"name":"x"}'; expect_eq "$L: anonymous create" 401 "$CODE"
+  as "" GET /api/v1/accounts/1; expect_eq "$L: anonymous get" 401 "$CODE"
+  as "" GET /api/v1/invitations; expect_eq "$L: anonymous invitations" 401 "$CODE"
+
+  # A trader creates and lists accounts.
+  as "$at" POST /api/v1/accounts '{"name":"Alpha","broker":"paper"}'
+  expect_eq "$L: create" 201 "$CODE"
+  expect_json "$L: create shape" "d['name'], d['broker'], d['access']" "Alpha paper owner"
+  local acc
+  acc=$(jget "d['id']")
+  as "$at" POST /api/v1/accounts '{"name":"Beta"}'
+  expect_eq "$L: create second" 201 "$CODE"
+  as "$at" GET /api/v1/accounts
+  expect_eq "$L: list" 200 "$CODE"
+  expect_json "$L: list names" "' '.join(a['name'] + ':' + a['access'] for a in d['items'])" "Alpha:owner Beta:owner"
+  as "$at" GET "/api/v1/accounts/$acc"
+  expect_eq "$L: owner get" 200 "$CODE"
+  as "$at" PATCH "/api/v1/accounts/$acc" '{"name":"Alpha One"}'
+  expect_eq "$L: owner update" 200 "$CODE"
+  expect_json "$L: renamed" "d['name']" "Alpha One"
+  as "$at" POST /api/v1/accounts '{"name":"x","owner_id":1}'
+  expect_eq "$L: unknown field" 400 "$CODE"
+
+  # Another trader: 404 (never 403), and the account is not in its list.
+  as "$mt" GET "/api/v1/accounts/$acc"; expect_eq "$L: stranger get" 404 "$CODE"
+  as "$mt" PATCH "/api/v1/accounts/$acc" '{"name":"pwned"}'; expect_eq "$L: stranger update" 404 "$CODE"
+  as "$mt" GET "/api/v1/accounts/$acc/access"; expect_eq "$L: stranger access" 404 "$CODE"
+  as "$mt" POST "/api/v1/accounts/$acc/invitations" "{\"email\":\"$mallory\",\"role\":\"trader\"}"
+  expect_eq "$L: stranger invites itself" 404 "$CODE"
+  as "$mt" GET "/api/v1/accounts/999999999"; expect_eq "$L: absent account same 404" 404 "$CODE"
+  as "$mt" GET "/api/v1/accounts/abc"; expect_eq "$L: malformed id 404" 404 "$CODE"
+  as "$mt" GET /api/v1/accounts
+  expect_json "$L: stranger list empty" "len(d['items'])" 0
+
+  # Investors cannot create accounts.
+  as "$it" POST /api/v1/accounts '{"name":"mine"}'; expect_eq "$L: investor create" 403 "$CODE"
+
+  # Invitation: owner only; token returned once; the invitee sees and accepts it.
+  as "$at" POST "/api/v1/accounts/$acc/invitations" '{"email":"nope","role":"investor"}'
+  expect_eq "$L: invite bad email" 422 "$CODE"
+  as "$at" POST "/api/v1/accounts/$acc/invitations" "{\"email\":\"$ivan\",\"role\":\"admin\"}"
+  expect_eq "$L: invite bad role" 422 "$CODE"
+  as "$at" POST "/api/v1/accounts/$acc/invitations" "{\"email\":\"IVAN-$L@example.com\",\"role\":\"investor\"}"
+  expect_eq "$L: invite" 201 "$CODE"
+  expect_json "$L: invite shape" "d['status'], d['role'], len(d['token'])" "pending investor 43"
+  local inv
+  inv=$(jget "d['id']")
+  as "$at" GET "/api/v1/accounts/$acc/invitations"
+  expect_json "$L: owner lists invitations, no token" "len(d['items']), 'token' in d['items'][0], 'token_hash' in d['items'][0]" "1 False False"
+  as "$it" GET "/api/v1/accounts/$acc"; expect_eq "$L: investor before accepting" 404 "$CODE"
+  as "$et" GET /api/v1/invitations
+  expect_json "$L: other investor has no invitations" "len(d['items'])" 0
+  as "$et" POST "/api/v1/invitations/$inv/accept"; expect_eq "$L: another user cannot accept" 404 "$CODE"
+  as "$it" GET /api/v1/invitations
+  expect_eq "$L: my invitations" 200 "$CODE"
+  expect_json "$L: my invitation" "[(i['id'], i['account_name']) for i in d['items']] == [($inv, 'Alpha One')]" True
+  as "$it" POST "/api/v1/invitations/$inv/accept"
+  expect_eq "$L: accept" 200 "$CODE"
+  expect_json "$L: accepted" "d['status']" accepted
+  as "$it" POST "/api/v1/invitations/$inv/accept"; expect_eq "$L: accept twice" 409 "$CODE"
+  as "$it" GET /api/v1/invitations
+  expect_json "$L: no more pending" "len(d['items'])" 0
+
+  # The investor reads, never writes; sees the account in its list.
+  as "$it" GET "/api/v1/accounts/$acc"
+  expect_eq "$L: investor get" 200 "$CODE"
+  expect_json "$L: investor access" "d['access']" investor
+  as "$it" PATCH "/api/v1/accounts/$acc" '{"name":"x"}'; expect_eq "$L: investor update" 403 "$CODE"
+  as "$it" POST "/api/v1/accounts/$acc/invitations" "{\"email\":\"$eve\",\"role\":\"investor\"}"
+  expect_eq "$L: investor invites" 403 "$CODE"
+  as "$it" GET "/api/v1/accounts/$acc/access"; expect_eq "$L: investor access list" 403 "$CODE"
+  as "$it" GET /api/v1/accounts
+  expect_json "$L: investor list" "' '.join(a['name'] + ':' + a['access'] for a in d['items'])" "Alpha One:investor"
+  # An uninvited investor: 404.
+  as "$et" GET "/api/v1/accounts/$acc"; expect_eq "$L: uninvited investor" 404 "$CODE"
+
+  # A rejected invitation grants nothing.
+  as "$at" POST "/api/v1/accounts/$acc/invitations" "{\"email\":\"$eve\",\"role\":\"investor\"}"
+  local inv2
+  inv2=$(jget "d['id']")
+  as "$et" POST "/api/v1/invitations/$inv2/reject"; expect_eq "$L: reject" 200 "$CODE"
+  as "$et" POST "/api/v1/invitations/$inv2/accept"; expect_eq "$L: accept after reject" 409 "$CODE"
+  as "$et" GET "/api/v1/accounts/$acc"; expect_eq "$L: rejected investor" 404 "$CODE"
+
+  # Admin: reads every account, never writes to another's.
+  as "$adm" GET "/api/v1/accounts/$acc"
+  expect_eq "$L: admin get" 200 "$CODE"
+  expect_json "$L: admin access" "d['access']" none
+  as "$adm" GET "/api/v1/accounts/$acc/access"; expect_eq "$L: admin access list" 200 "$CODE"
+  as "$adm" PATCH "/api/v1/accounts/$acc" '{"name":"x"}'; expect_eq "$L: admin update other's" 403 "$CODE"
+  as "$adm" POST "/api/v1/accounts/$acc/invitations" "{\"email\":\"$eve\",\"role\":\"trader\"}"
+  expect_eq "$L: admin invites on other's" 403 "$CODE"
+  as "$adm" GET "/api/v1/accounts/999999999"; expect_eq "$L: admin absent account" 404 "$CODE"
+
+  # Access list and revocation.
+  as "$at" GET "/api/v1/accounts/$acc/access"
+  expect_json "$L: access list" "' '.join(g['email'] + ':' + g['role'] for g in d['items'])" "$ivan:investor"
+  local ivan_id
+  ivan_id=$(jget "d['items'][0]['user_id']")
+  as "$mt" DELETE "/api/v1/accounts/$acc/access/$ivan_id"; expect_eq "$L: stranger revokes" 404 "$CODE"
+  as "$adm" DELETE "/api/v1/accounts/$acc/access/$ivan_id"; expect_eq "$L: admin revokes other's" 403 "$CODE"
+  as "$at" DELETE "/api/v1/accounts/$acc/access/$ivan_id"; expect_eq "$L: revoke" 200 "$CODE"
+  as "$at" DELETE "/api/v1/accounts/$acc/access/$ivan_id"; expect_eq "$L: revoke twice" 404 "$CODE"
+  as "$it" GET "/api/v1/accounts/$acc"; expect_eq "$L: revoked investor" 404 "$CODE"
+  as "$it" GET /api/v1/accounts
+  expect_json "$L: revoked investor list" "len(d['items'])" 0
+
+  stop_server
+  if [ "$L" = sqlite ]; then
+    local got
+    got=$(python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(' '.join(f'{a}/{r}={n}' for a,r,n in c.execute('select action,result,count(*) from audit_log where action like \'invitation.%\' or action like \'access.%\' group by 1,2 order by 1,2')))" "${db#sqlite:}")
+    expect_eq "$L: audit" "access.revoke/ok=1 invitation.accept/denied=2 invitation.accept/ok=1 invitation.create/ok=2 invitation.reject/ok=1" "$got"
+  fi
+}
+
+run_suite "sqlite:$TMP/accounts.db" sqlite
+if [ -n "${ATP_TEST_PG_URL:-}" ]; then
+  run_suite "$ATP_TEST_PG_URL" "pg$$$(date +%s)"
+fi
+
+finish
