@@ -366,6 +366,29 @@ void h_account_invitations_list(struct api_request *req, struct api_response *re
     res->json = list_envelope(items, po.next_cursor);
 }
 
+void h_account_invitations_revoke(struct api_request *req, struct api_response *res)
+{
+    if (!have_store(req, res))
+        return;
+    int64_t account_id = account_param(req), inv_id = parse_id(api_param(req, "invitation_id"));
+    char resource[48];
+    snprintf(resource, sizeof resource, "invitation:%lld", (long long)inv_id);
+    int rc = inv_id ? store_invite_set_status(api_server_store(req->server), account_id, inv_id,
+                                              STORE_INVITE_REVOKED, NULL)
+                    : ATP_ENOTFOUND;
+    if (rc == ATP_ESTATE) {
+        audit(req, account_id, "invitation.revoke", resource, "denied", NULL);
+        api_error(res, 409, "conflict", "status", "the invitation is no longer pending");
+        return;
+    }
+    if (rc != ATP_OK) {
+        api_error(res, 404, "not_found", NULL, "no such invitation");
+        return;
+    }
+    audit(req, account_id, "invitation.revoke", resource, "ok", NULL);
+    res->json = json_pack("{s:s}", "status", "revoked");
+}
+
 /* ---- access of an account ---- */
 
 void h_account_access_list(struct api_request *req, struct api_response *res)

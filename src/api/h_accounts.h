@@ -1,5 +1,5 @@
 /* api/h_accounts: trading accounts, their invitations and their access list (accounts, accounts/{id},
- * accounts/{id}/invitations, accounts/{id}/access[/{user_id}], invitations[/{id}/accept|reject]).
+ * accounts/{id}/invitations[/{invitation_id}], accounts/{id}/access[/{user_id}], invitations[/{id}/accept|reject]).
  * Route rows in api/routes.c, policy rows in api/policy.c. */
 #ifndef ATP_API_H_ACCOUNTS_H
 #define ATP_API_H_ACCOUNTS_H
@@ -30,6 +30,7 @@ void h_accounts_get(struct api_request *req, struct api_response *res);
 void h_accounts_update(struct api_request *req, struct api_response *res);
 void h_account_invitations_create(struct api_request *req, struct api_response *res);
 void h_account_invitations_list(struct api_request *req, struct api_response *res);
+void h_account_invitations_revoke(struct api_request *req, struct api_response *res);
 void h_account_access_list(struct api_request *req, struct api_response *res);
 void h_account_access_revoke(struct api_request *req, struct api_response *res);
 void h_invitations_mine(struct api_request *req, struct api_response *res);

@@ -29,6 +29,7 @@ const struct api_policy_row api_policy[] = {
     {"accounts.update", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
     {"accounts.invitations.create", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
     {"accounts.invitations.list", {API_DENY, API_DENY, API_OWNER, API_ALLOW}},
+    {"accounts.invitations.revoke", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
     {"accounts.access.list", {API_DENY, API_DENY, API_OWNER, API_ALLOW}},
     {"accounts.access.revoke", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
     /* The caller's own invitations, scoped by the caller's email in the handler (another user's

@@ -81,6 +81,10 @@ const struct api_route api_routes[] = {
     {API_GET, "/api/v1/accounts/{id}/invitations", "accounts.invitations.list", h_account_invitations_list, NULL,
      "the account's invitations (owner)", "accounts",
      "{\"200\":{\"description\":\"items: id, account_id, email, role, status, expires_ns, created_by\"}}"},
+    {API_DELETE, "/api/v1/accounts/{id}/invitations/{invitation_id}", "accounts.invitations.revoke",
+     h_account_invitations_revoke, NULL, "revoke a pending invitation (owner)", "accounts",
+     "{\"200\":{\"description\":\"revoked\"},\"404\":{\"description\":\"no such invitation\"},"
+     "\"409\":{\"description\":\"not pending\"}}"},
     {API_GET, "/api/v1/accounts/{id}/access", "accounts.access.list", h_account_access_list, NULL,
      "who was granted access to the account (owner)", "accounts",
      "{\"200\":{\"description\":\"items: user_id, email, role, granted_ns\"}}"},

@@ -162,6 +162,17 @@ run_suite() { # run_suite DB LABEL
   as "$et" POST "/api/v1/invitations/$inv2/accept"; expect_eq "$L: accept after reject" 409 "$CODE"
   as "$et" GET "/api/v1/accounts/$acc"; expect_eq "$L: rejected investor" 404 "$CODE"
 
+  # A revoked invitation cannot be accepted; only the owner revokes.
+  as "$at" POST "/api/v1/accounts/$acc/invitations" "{\"email\":\"$eve\",\"role\":\"trader\"}"
+  local inv3
+  inv3=$(jget "d['id']")
+  as "$mt" DELETE "/api/v1/accounts/$acc/invitations/$inv3"; expect_eq "$L: stranger revokes invitation" 404 "$CODE"
+  as "$et" DELETE "/api/v1/accounts/$acc/invitations/$inv3"; expect_eq "$L: invitee revokes invitation" 404 "$CODE"
+  as "$at" DELETE "/api/v1/accounts/$acc/invitations/$inv3"; expect_eq "$L: revoke invitation" 200 "$CODE"
+  as "$at" DELETE "/api/v1/accounts/$acc/invitations/$inv3"; expect_eq "$L: revoke invitation twice" 409 "$CODE"
+  as "$et" POST "/api/v1/invitations/$inv3/accept"; expect_eq "$L: accept revoked" 409 "$CODE"
+  as "$et" GET "/api/v1/accounts/$acc"; expect_eq "$L: revoked invitee" 404 "$CODE"
+
   # Admin: reads every account, never writes to another's.
   as "$adm" GET "/api/v1/accounts/$acc"
   expect_eq "$L: admin get" 200 "$CODE"
@@ -189,7 +200,7 @@ run_suite() { # run_suite DB LABEL
   if [ "$L" = sqlite ]; then
     local got
     got=$(python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(' '.join(f'{a}/{r}={n}' for a,r,n in c.execute('select action,result,count(*) from audit_log where action like \'invitation.%\' or action like \'access.%\' group by 1,2 order by 1,2')))" "${db#sqlite:}")
-    expect_eq "$L: audit" "access.revoke/ok=1 invitation.accept/denied=2 invitation.accept/ok=1 invitation.create/ok=2 invitation.reject/ok=1" "$got"
+    expect_eq "$L: audit" "access.revoke/ok=1 invitation.accept/denied=3 invitation.accept/ok=1 invitation.create/ok=3 invitation.reject/ok=1 invitation.revoke/denied=1 invitation.revoke/ok=1" "$got"
   fi
 }
 

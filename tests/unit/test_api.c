@@ -79,6 +79,7 @@ Test(api_tables, authorization_matrix_of_accounts)
         {"accounts.update", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
         {"accounts.invitations.create", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
         {"accounts.invitations.list", {"UFFA", "UFAA", "UFFA", "UHHA", "UFFA"}},
+        {"accounts.invitations.revoke", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
         {"accounts.access.list", {"UFFA", "UFAA", "UFFA", "UHHA", "UFFA"}},
         {"accounts.access.revoke", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
         {"invitations.mine", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
