@@ -196,11 +196,26 @@ run_suite() { # run_suite DB LABEL
   as "$it" GET /api/v1/accounts
   expect_json "$L: revoked investor list" "len(d['items'])" 0
 
+  # An invitation past its 7 days (its expiry moved back in the database): 410 expired.
+  as "$at" POST "/api/v1/accounts/$acc/invitations" "{\"email\":\"$eve\",\"role\":\"investor\"}"
+  local inv4
+  inv4=$(jget "d['id']")
+  if [ "$L" = sqlite ]; then
+    python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('update invitations set expires_ns = 1 where id = ?', (int(sys.argv[2]),)); c.commit()" "${db#sqlite:}" "$inv4"
+    as "$et" GET /api/v1/invitations
+    expect_json "$L: expired not listed" "len(d['items'])" 0
+    as "$et" POST "/api/v1/invitations/$inv4/accept"; expect_eq "$L: accept expired" 410 "$CODE"
+    as "$et" POST "/api/v1/invitations/$inv4/accept"; expect_eq "$L: accept expired again" 409 "$CODE"
+    as "$at" GET "/api/v1/accounts/$acc/invitations"
+    expect_json "$L: expired status" "[i['status'] for i in d['items'] if i['id'] == $inv4]" "['expired']"
+    as "$et" GET "/api/v1/accounts/$acc"; expect_eq "$L: expired invitee" 404 "$CODE"
+  fi
+
   stop_server
   if [ "$L" = sqlite ]; then
     local got
     got=$(python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(' '.join(f'{a}/{r}={n}' for a,r,n in c.execute('select action,result,count(*) from audit_log where action like \'invitation.%\' or action like \'access.%\' group by 1,2 order by 1,2')))" "${db#sqlite:}")
-    expect_eq "$L: audit" "access.revoke/ok=1 invitation.accept/denied=3 invitation.accept/ok=1 invitation.create/ok=3 invitation.reject/ok=1 invitation.revoke/denied=1 invitation.revoke/ok=1" "$got"
+    expect_eq "$L: audit" "access.revoke/ok=1 invitation.accept/denied=5 invitation.accept/ok=1 invitation.create/ok=4 invitation.reject/ok=1 invitation.revoke/denied=1 invitation.revoke/ok=1" "$got"
   fi
 }
 
