@@ -370,6 +370,15 @@ int store_accounts_list_for_user(struct store *s, int64_t user_id, const struct 
     return s->ops->accounts_list_for_user(s, user_id, page, out, res, err);
 }
 
+int store_accounts_list_all(struct store *s, int64_t user_id, const struct store_page *page,
+                            struct store_account *out, struct store_page_out *res, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    TRY(need_page(page, out, res, err));
+    return s->ops->accounts_list_all(s, user_id, page, out, res, err);
+}
+
 int store_account_rename(struct store *s, int64_t account_id, const char *name, struct atp_err *err)
 {
     TRY(need_store(s, err));

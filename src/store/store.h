@@ -16,7 +16,8 @@
  * one. Per-user rows (refresh tokens, notifications, prefs) are scoped by the user id the same way.
  * Whether the acting user may do an action is decided by the policy layer, which asks
  * store_access_role(); the store itself takes no acting user except in the one list keyed by a user,
- * store_accounts_list_for_user (owned + shared, nothing else).
+ * store_accounts_list_for_user (owned + shared, nothing else); store_accounts_list_all (every
+ * account, for an admin, whom the policy lets see every account) only annotates with a user's access.
  *
  * Values are plain structs with fixed-size, NUL-terminated string buffers (limits below, in bytes
  * including the NUL), int64 ids (> 0; 0 means "none") and int64 times (ns since the Unix epoch,
@@ -169,7 +170,7 @@ struct store_account {
     char name[STORE_NAME_MAX];
     char broker[STORE_BROKER_MAX]; /* "paper", "kite", ...; may be empty */
     int64_t created_ns;
-    int access;                    /* in store_accounts_list_for_user: the user's enum store_access */
+    int access;                    /* in the account lists: the user's enum store_access */
 };
 
 /* ATP_ENOTFOUND (field "owner_id") when the owner does not exist. */
@@ -180,6 +181,10 @@ int store_account_get(struct store *s, int64_t account_id, struct store_account 
 int store_accounts_list_for_user(struct store *s, int64_t user_id, const struct store_page *page,
                                  struct store_account *out, struct store_page_out *res,
                                  struct atp_err *err);
+/* Every account, in id order, each with user_id's access (NONE where it has none): for an admin,
+ * who sees every account. */
+int store_accounts_list_all(struct store *s, int64_t user_id, const struct store_page *page,
+                            struct store_account *out, struct store_page_out *res, struct atp_err *err);
 int store_account_rename(struct store *s, int64_t account_id, const char *name, struct atp_err *err);
 
 struct store_grant {

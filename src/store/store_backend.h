@@ -43,6 +43,8 @@ struct store_ops {
     int (*accounts_list_for_user)(struct store *s, int64_t user_id, const struct store_page *p,
                                   struct store_account *out, struct store_page_out *res,
                                   struct atp_err *err);
+    int (*accounts_list_all)(struct store *s, int64_t user_id, const struct store_page *p,
+                             struct store_account *out, struct store_page_out *res, struct atp_err *err);
     int (*account_rename)(struct store *s, int64_t id, const char *name, struct atp_err *err);
 
     int (*access_grant)(struct store *s, int64_t account_id, int64_t user_id, int role,

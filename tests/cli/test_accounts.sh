@@ -178,6 +178,8 @@ run_suite() { # run_suite DB LABEL
   expect_eq "$L: admin get" 200 "$CODE"
   expect_json "$L: admin access" "d['access']" none
   as "$adm" GET "/api/v1/accounts/$acc/access"; expect_eq "$L: admin access list" 200 "$CODE"
+  as "$adm" GET "/api/v1/accounts?cursor=$((acc - 1))"
+  expect_json "$L: admin lists every account" "[(a['id'], a['access']) for a in d['items'] if a['id'] == $acc] == [($acc, 'none')]" True
   as "$adm" PATCH "/api/v1/accounts/$acc" '{"name":"x"}'; expect_eq "$L: admin update other's" 403 "$CODE"
   as "$adm" POST "/api/v1/accounts/$acc/invitations" "{\"email\":\"$eve\",\"role\":\"trader\"}"
   expect_eq "$L: admin invites on other's" 403 "$CODE"

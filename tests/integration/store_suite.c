@@ -522,6 +522,32 @@ void store_suite_accounts_and_tenancy(const struct store_suite_env *env)
     cr_assert_eq(out[0].id, acc2);
     cr_assert_eq(res.next_cursor, 0);
 
+    /* Every account (an admin's view), each with the asking user's access. */
+    {
+        static struct store_account all[50];
+        int64_t lo = acc < acc2 ? acc : acc2;
+        lo = lo < own_of_stranger ? lo : own_of_stranger;
+        int seen = 0;
+        OK(store_accounts_list_all(c.s, trader, &(struct store_page){lo - 1, 50}, all, &res, &err));
+        for (uint32_t i = 0; i < res.count; i++) {
+            if (i)
+                cr_assert_gt(all[i].id, all[i - 1].id, "id order");
+            if (all[i].id == acc) {
+                seen++;
+                cr_assert_eq(all[i].access, STORE_ACCESS_TRADER);
+            }
+            if (all[i].id == acc2 || all[i].id == own_of_stranger) {
+                seen++;
+                cr_assert_eq(all[i].access, STORE_ACCESS_NONE);
+            }
+        }
+        cr_assert_eq(seen, 3, "every account is listed");
+        OK(store_accounts_list_all(c.s, owner, &(struct store_page){acc - 1, 1}, all, &res, &err));
+        cr_assert_eq(all[0].id, acc);
+        cr_assert_eq(all[0].access, STORE_ACCESS_OWNER);
+        FAILS(store_accounts_list_all(c.s, 0, &p, out, &res, &err), ATP_EINVAL, "user_id");
+    }
+
     OK(store_account_rename(c.s, acc, "Alpha Prime", &err));
     OK(store_account_get(c.s, acc, &a, &err));
     cr_assert_str_eq(a.name, "Alpha Prime");

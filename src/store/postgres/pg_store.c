@@ -39,6 +39,7 @@ enum st {
     ST_ACCOUNT_INSERT,
     ST_ACCOUNT_GET,
     ST_ACCOUNT_LIST_USER,
+    ST_ACCOUNT_LIST_ALL,
     ST_ACCOUNT_RENAME,
     ST_ACCESS_UPSERT,
     ST_ACCESS_DELETE,
@@ -128,6 +129,12 @@ static const char *const st_sql[ST_COUNT] = {
         "ON g.account_id = a.id AND g.user_id = $1::bigint "
         "WHERE (a.owner_id = $1::bigint OR g.user_id IS NOT NULL) AND a.id > $2::bigint "
         "ORDER BY a.id LIMIT $3::bigint",
+    [ST_ACCOUNT_LIST_ALL] =
+        "SELECT a.id, a.owner_id, a.name, a.broker, a.created_ns, "
+        "CASE WHEN a.owner_id = $1::bigint THEN 'owner' ELSE COALESCE(g.role, 'none') END "
+        "FROM trading_accounts a LEFT JOIN account_access g "
+        "ON g.account_id = a.id AND g.user_id = $1::bigint "
+        "WHERE a.id > $2::bigint ORDER BY a.id LIMIT $3::bigint",
     [ST_ACCOUNT_RENAME] = "UPDATE trading_accounts SET name = $1::text WHERE id = $2::bigint",
     [ST_ACCESS_UPSERT] =
         "INSERT INTO account_access (account_id, user_id, role, granted_ns) "
@@ -893,6 +900,16 @@ static int pg_accounts_list_for_user(struct store *s, int64_t user_id, const str
                     err);
 }
 
+static int pg_accounts_list_all(struct store *s, int64_t user_id, const struct store_page *pg,
+                                struct store_account *out, struct store_page_out *res, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, user_id);
+    p_i64(&p, pg->cursor);
+    return get_list(pq(s), ST_ACCOUNT_LIST_ALL, &p, pg, read_account, key_account, out, sizeof *out, res,
+                    err);
+}
+
 static int pg_account_rename(struct store *s, int64_t id, const char *name, struct atp_err *err)
 {
     struct params p = {0};
@@ -1360,6 +1377,7 @@ static const struct store_ops pg_ops = {
     .account_create = pg_account_create,
     .account_get = pg_account_get,
     .accounts_list_for_user = pg_accounts_list_for_user,
+    .accounts_list_all = pg_accounts_list_all,
     .account_rename = pg_account_rename,
     .access_grant = pg_access_grant,
     .access_revoke = pg_access_revoke,

@@ -36,6 +36,7 @@ enum st {
     ST_ACCOUNT_INSERT,
     ST_ACCOUNT_GET,
     ST_ACCOUNT_LIST_USER,
+    ST_ACCOUNT_LIST_ALL,
     ST_ACCOUNT_RENAME,
     ST_ACCESS_UPSERT,
     ST_ACCESS_DELETE,
@@ -119,6 +120,11 @@ static const char *const st_sql[ST_COUNT] = {
         "CASE WHEN a.owner_id = ?1 THEN 'owner' ELSE g.role END "
         "FROM trading_accounts a LEFT JOIN account_access g ON g.account_id = a.id AND g.user_id = ?1 "
         "WHERE (a.owner_id = ?1 OR g.user_id IS NOT NULL) AND a.id > ?2 ORDER BY a.id LIMIT ?3",
+    [ST_ACCOUNT_LIST_ALL] =
+        "SELECT a.id, a.owner_id, a.name, a.broker, a.created_ns, "
+        "CASE WHEN a.owner_id = ?1 THEN 'owner' ELSE COALESCE(g.role, 'none') END "
+        "FROM trading_accounts a LEFT JOIN account_access g ON g.account_id = a.id AND g.user_id = ?1 "
+        "WHERE a.id > ?2 ORDER BY a.id LIMIT ?3",
     [ST_ACCOUNT_RENAME] = "UPDATE trading_accounts SET name = ?1 WHERE id = ?2",
     [ST_ACCESS_UPSERT] =
         "INSERT INTO account_access (account_id, user_id, role, granted_ns) VALUES (?1, ?2, ?3, ?4) "
@@ -823,6 +829,17 @@ static int sq_accounts_list_for_user(struct store *s, int64_t user_id, const str
     return get_list(q, st, 3, p, read_account, key_account, out, sizeof *out, res, err);
 }
 
+static int sq_accounts_list_all(struct store *s, int64_t user_id, const struct store_page *p,
+                                struct store_account *out, struct store_page_out *res, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_ACCOUNT_LIST_ALL, &st, err));
+    sqlite3_bind_int64(st, 1, user_id);
+    sqlite3_bind_int64(st, 2, p->cursor);
+    return get_list(q, st, 3, p, read_account, key_account, out, sizeof *out, res, err);
+}
+
 static int sq_account_rename(struct store *s, int64_t id, const char *name, struct atp_err *err)
 {
     struct sqlite_store *q = sq(s);
@@ -1342,6 +1359,7 @@ static const struct store_ops sqlite_ops = {
     .account_create = sq_account_create,
     .account_get = sq_account_get,
     .accounts_list_for_user = sq_accounts_list_for_user,
+    .accounts_list_all = sq_accounts_list_all,
     .account_rename = sq_account_rename,
     .access_grant = sq_access_grant,
     .access_revoke = sq_access_revoke,
