@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (strnlen(params[i].value, API_PARAM_MAX) >= API_PARAM_MAX)
                 abort();
         for (int role = 0; role < API_N_ROLES; role++)
-            for (int rel = 0; rel <= API_REL_STRANGER; rel++)
+            for (int rel = 0; rel <= API_REL_VISIBLE; rel++)
                 (void)api_policy_decide(route->name, (enum api_role)role, (enum api_relation)rel);
     } else if ((m == API_MATCH_BAD_METHOD) != (allowed != 0)) {
         abort();

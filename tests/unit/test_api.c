@@ -2,8 +2,10 @@
  * parsing (query, request id, JSON body schema), the token-bucket rate limit, OpenAPI output. */
 #include <criterion/criterion.h>
 
+#include <stdio.h>
 #include <string.h>
 
+#include "api/h_accounts.h"
 #include "api/http.h"
 #include "api/json_err.h"
 #include "api/policy.h"
@@ -98,6 +100,26 @@ Test(api_tables, authorization_matrix_of_accounts)
                 cr_assert_eq(got, rows[i].want[r][role], "%s as %s, relation %zu: got %c want %c",
                              rows[i].route, api_role_name((enum api_role)role), r, got, rows[i].want[r][role]);
             }
+    }
+}
+
+/* The ownership resolution applies to every /api/v1/accounts/{id} route and to nothing else; an
+ * anonymous caller gets NONE (401 from the policy), a logged-in one STRANGER without a store. */
+Test(api_tables, ownership_resolution_covers_account_routes)
+{
+    struct api_param params[1];
+    memset(params, 0, sizeof params);
+    params[0].name = "id";
+    params[0].name_len = 2;
+    snprintf(params[0].value, sizeof params[0].value, "7");
+    for (size_t i = 0; i < api_n_routes; i++) {
+        const struct api_route *r = &api_routes[i];
+        enum api_relation rel = API_REL_OWNER;
+        cr_assert_eq(h_accounts_relation(NULL, r, params, 1, 5, API_ROLE_TRADER, &rel), 0);
+        int scoped = strncmp(r->pattern, "/api/v1/accounts/{id}", 21) == 0;
+        cr_assert_eq(rel, scoped ? API_REL_STRANGER : API_REL_NONE, "%s", r->name);
+        cr_assert_eq(h_accounts_relation(NULL, r, params, 1, 0, API_ROLE_ANONYMOUS, &rel), 0);
+        cr_assert_eq(rel, API_REL_NONE, "%s anonymous", r->name);
     }
 }
 
