@@ -35,6 +35,9 @@ done
 # bundles npm conflicts with Debian's npm), and then they are used as they are.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# python3: the CLI tests that drive the server read its JSON answers with it (not in a minimal
+# Debian 12 install); asked by command like node, so any python3 on the PATH serves.
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""

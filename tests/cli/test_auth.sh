@@ -3,38 +3,8 @@
 # `atp user unlock`, SQL metacharacters. Against SQLite (a temp file), then against PostgreSQL
 # when ATP_TEST_PG_URL is set.
 source "$(dirname "$0")/lib.sh"
-export NO_PROXY='*' no_proxy='*'
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
-
-SRV_PID=
-trap '[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
-
-start_server() { # start_server DB [ENV=V ...]: sets U and SRV_PID
-  local db=$1
-  shift
-  env ATP_LOG_LEVEL=warn ATP_RATE_BURST=1000 "$@" "$ATP" serve --db "$db" --listen 127.0.0.1:0 \
-    >"$TMP/srv.out" 2>"$TMP/srv.err" &
-  SRV_PID=$!
-  local port=""
-  for _ in $(seq 1 200); do
-    port=$(sed -n 's|^atp serve: listening on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$TMP/srv.out")
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  if [ -z "$port" ]; then bad "server did not start"; cat "$TMP/srv.err" >&2; finish; exit 1; fi
-  U="http://127.0.0.1:$port"
-}
-stop_server() {
-  kill -TERM "$SRV_PID"
-  wait "$SRV_PID"
-  expect_eq "exit status after SIGTERM" 0 "$?"
-  SRV_PID=
-}
-
-req() { CODE=$(curl -s -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' "$@"); }
+source "$(dirname "$0")/server_lib.sh"
 post() { local path=$1; shift; req -X POST -H 'Content-Type: application/json' "$@" "$U$path"; }
-jget() { python3 -c "import json,sys; d=json.load(open('$TMP/body')); print($1)" 2>&1; }
-expect_json() { expect_eq "$1" "$3" "$(jget "$2")"; }
 b64url() { python3 -c "import base64,sys; print(base64.urlsafe_b64encode(sys.argv[1].encode()).decode().rstrip('='))" "$1"; }
 
 run_suite() { # run_suite DB LABEL

@@ -1,38 +1,9 @@
 # atp serve over real HTTP: starts the server on an ephemeral port, drives it with curl, then
 # checks a graceful SIGTERM (a slow upload in flight still gets its answer; exit status 0).
 source "$(dirname "$0")/lib.sh"
-export NO_PROXY='*' no_proxy='*'
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
+source "$(dirname "$0")/server_lib.sh"
 
-SRV_PID=
-start_server() { # start_server [ENV=V ...]: sets U and SRV_PID
-  env ATP_LOG_LEVEL=info ATP_DB="sqlite:$TMP/serve.db" "$@" "$ATP" serve --listen 127.0.0.1:0 >"$TMP/srv.out" 2>"$TMP/srv.err" &
-  SRV_PID=$!
-  local port=""
-  for _ in $(seq 1 100); do
-    port=$(sed -n 's|^atp serve: listening on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$TMP/srv.out")
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  if [ -z "$port" ]; then bad "server did not start"; cat "$TMP/srv.err" >&2; finish; exit 1; fi
-  U="http://127.0.0.1:$port"
-}
-trap '[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
-
-# req NAME -> status in $CODE, body in $TMP/body, headers in $TMP/hdr
-req() { CODE=$(curl -s -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' "$@"); }
-expect_json() { # NAME JQ-LIKE-PYTHON-EXPR EXPECTED
-  local got
-  got=$(python3 -c "import json,sys; d=json.load(open('$TMP/body')); print($2)" 2>&1)
-  expect_eq "$1" "$3" "$got"
-}
-expect_hdr() { # NAME HEADER VALUE (case-insensitive name, exact value)
-  local got
-  got=$(grep -i "^$2:" "$TMP/hdr" | head -1 | cut -d: -f2- | sed 's/^ *//; s/\r$//')
-  expect_eq "$1" "$3" "$got"
-}
-
-start_server
+start_server "sqlite:$TMP/serve.db" ATP_LOG_LEVEL=info
 
 req "$U/health"
 expect_eq "health status" 200 "$CODE"
@@ -112,7 +83,7 @@ expect_eq "exit status after SIGTERM" 0 "$?"
 SRV_PID=
 
 # Per-IP rate limit: a burst of 3, then 429 with Retry-After.
-start_server ATP_RATE_BURST=3 ATP_RATE_PER_S=0.5
+start_server "sqlite:$TMP/serve.db" ATP_LOG_LEVEL=info ATP_RATE_BURST=3 ATP_RATE_PER_S=0.5
 for _ in 1 2 3; do req "$U/health"; done
 expect_eq "within burst" 200 "$CODE"
 req "$U/health"

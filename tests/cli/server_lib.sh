@@ -1,0 +1,43 @@
+# Shared helpers for the tests that drive a real `atp serve` over HTTP with curl. Sourced after
+# lib.sh. start_server takes the store URL (or "" for the server's ATP_DB default) and extra
+# environment assignments; the server listens on an ephemeral port and is killed on exit.
+export NO_PROXY='*' no_proxy='*'
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
+
+SRV_PID=
+trap '[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
+
+start_server() { # start_server DB [ENV=V ...]: sets U and SRV_PID
+  local db=$1
+  shift
+  local dbarg=()
+  [ -n "$db" ] && dbarg=(--db "$db")
+  env ATP_LOG_LEVEL=warn ATP_RATE_BURST=1000 "$@" "$ATP" serve "${dbarg[@]}" --listen 127.0.0.1:0 \
+    >"$TMP/srv.out" 2>"$TMP/srv.err" &
+  SRV_PID=$!
+  local port=""
+  for _ in $(seq 1 200); do
+    port=$(sed -n 's|^atp serve: listening on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$TMP/srv.out")
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  if [ -z "$port" ]; then bad "server did not start"; cat "$TMP/srv.err" >&2; finish; exit 1; fi
+  U="http://127.0.0.1:$port"
+}
+
+stop_server() { # SIGTERM, then the exit status must be 0
+  kill -TERM "$SRV_PID"
+  wait "$SRV_PID"
+  expect_eq "exit status after SIGTERM" 0 "$?"
+  SRV_PID=
+}
+
+# req CURL-ARGS... -> status in $CODE, body in $TMP/body, headers in $TMP/hdr
+req() { CODE=$(curl -s -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' "$@"); }
+jget() { python3 -c "import json,sys; d=json.load(open('$TMP/body')); print($1)" 2>&1; }
+expect_json() { expect_eq "$1" "$3" "$(jget "$2")"; } # NAME PYTHON-EXPR-ON-d EXPECTED
+expect_hdr() { # NAME HEADER VALUE (case-insensitive name, exact value)
+  local got
+  got=$(grep -i "^$2:" "$TMP/hdr" | head -1 | cut -d: -f2- | sed 's/^ *//; s/\r$//')
+  expect_eq "$1" "$3" "$got"
+}
