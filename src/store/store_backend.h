@@ -106,4 +106,16 @@ int64_t store_now(struct store *s);
 /* ASCII-lowercases email into key (size >= STORE_EMAIL_MAX): the uniqueness key of emails. */
 void store_email_key(const char *email, char *key);
 
+/* The columns every backend selects for each value type, in the order the row readers expect:
+ * one list, so the two backends cannot drift apart. */
+#define STORE_USER_COLS                                                                                  \
+    "id, email, name, password_hash, role, status, failed_logins, locked_until_ns, totp_secret, "  \
+    "totp_enabled, created_ns, updated_ns"
+#define STORE_TOKEN_COLS "id, user_id, family_id, token_hash, expires_ns, revoked_ns, replaced_by, created_ns"
+#define STORE_INVITE_COLS                                                                                \
+    "id, account_id, email, token_hash, status, role, expires_ns, created_by, created_ns, updated_ns"
+#define STORE_BROKER_COLS "id, account_id, broker, key_id, masked, created_ns"
+#define STORE_AUDIT_COLS "id, ts_ns, user_id, account_id, action, resource, ip, user_agent, result, details"
+#define STORE_NOTIF_COLS "id, user_id, type, title, body, read, ts_ns"
+
 #endif

@@ -67,15 +67,6 @@ enum st {
     ST_COUNT
 };
 
-#define USER_COLS                                                                                  \
-    "id, email, name, password_hash, role, status, failed_logins, locked_until_ns, totp_secret, "  \
-    "totp_enabled, created_ns, updated_ns"
-#define TOKEN_COLS "id, user_id, family_id, token_hash, expires_ns, revoked_ns, replaced_by, created_ns"
-#define INVITE_COLS                                                                                \
-    "id, account_id, email, token_hash, status, role, expires_ns, created_by, created_ns, updated_ns"
-#define BROKER_COLS "id, account_id, broker, key_id, masked, created_ns"
-#define AUDIT_COLS "id, ts_ns, user_id, account_id, action, resource, ip, user_agent, result, details"
-#define NOTIF_COLS "id, user_id, type, title, body, read, ts_ns"
 
 /* Every parameter carries an explicit cast: its type never depends on the server's inference. A
  * list statement's LIMIT is always its last parameter (get_list appends it). */
@@ -92,9 +83,9 @@ static const char *const st_sql[ST_COUNT] = {
         "locked_until_ns, totp_secret, totp_enabled, created_ns, updated_ns) "
         "VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::int, $8::bigint, "
         "$9::bytea, $10::int, $11::bigint, $11::bigint) RETURNING id",
-    [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = $1::bigint",
-    [ST_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email_key = $1::text",
-    [ST_USER_LIST] = "SELECT " USER_COLS " FROM users WHERE id > $1::bigint ORDER BY id LIMIT $2::bigint",
+    [ST_USER_GET] = "SELECT " STORE_USER_COLS " FROM users WHERE id = $1::bigint",
+    [ST_USER_GET_EMAIL] = "SELECT " STORE_USER_COLS " FROM users WHERE email_key = $1::text",
+    [ST_USER_LIST] = "SELECT " STORE_USER_COLS " FROM users WHERE id > $1::bigint ORDER BY id LIMIT $2::bigint",
     [ST_USER_UPDATE] =
         "UPDATE users SET "
         "role = CASE WHEN ($1::int & 1) <> 0 THEN $2::text ELSE role END, "
@@ -109,7 +100,7 @@ static const char *const st_sql[ST_COUNT] = {
     [ST_TOKEN_INSERT] =
         "INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_ns, created_ns) "
         "VALUES ($1::bigint, $2::text, $3::text, $4::bigint, $5::bigint) RETURNING id",
-    [ST_TOKEN_FIND] = "SELECT " TOKEN_COLS " FROM refresh_tokens WHERE token_hash = $1::text",
+    [ST_TOKEN_FIND] = "SELECT " STORE_TOKEN_COLS " FROM refresh_tokens WHERE token_hash = $1::text",
     [ST_TOKEN_REVOKE] =
         "UPDATE refresh_tokens SET revoked_ns = CASE WHEN revoked_ns = 0 THEN $1::bigint "
         "ELSE revoked_ns END, replaced_by = coalesce($2::bigint, replaced_by) "
@@ -150,33 +141,33 @@ static const char *const st_sql[ST_COUNT] = {
         "INSERT INTO invitations (account_id, email, email_key, token_hash, role, expires_ns, "
         "created_by, created_ns, updated_ns) VALUES ($1::bigint, $2::text, $3::text, $4::text, "
         "$5::text, $6::bigint, $7::bigint, $8::bigint, $8::bigint) RETURNING id",
-    [ST_INVITE_LIST_ACCOUNT] = "SELECT " INVITE_COLS " FROM invitations WHERE account_id = $1::bigint "
+    [ST_INVITE_LIST_ACCOUNT] = "SELECT " STORE_INVITE_COLS " FROM invitations WHERE account_id = $1::bigint "
                                "AND id > $2::bigint ORDER BY id LIMIT $3::bigint",
-    [ST_INVITE_LIST_EMAIL] = "SELECT " INVITE_COLS " FROM invitations WHERE email_key = $1::text "
+    [ST_INVITE_LIST_EMAIL] = "SELECT " STORE_INVITE_COLS " FROM invitations WHERE email_key = $1::text "
                              "AND id > $2::bigint ORDER BY id LIMIT $3::bigint",
-    [ST_INVITE_FIND] = "SELECT " INVITE_COLS " FROM invitations WHERE token_hash = $1::text",
+    [ST_INVITE_FIND] = "SELECT " STORE_INVITE_COLS " FROM invitations WHERE token_hash = $1::text",
     [ST_INVITE_SET_STATUS] = "UPDATE invitations SET status = $1::text, updated_ns = $2::bigint "
                              "WHERE id = $3::bigint AND account_id = $4::bigint AND status = 'pending'",
     [ST_INVITE_STATUS] = "SELECT status FROM invitations WHERE id = $1::bigint AND account_id = $2::bigint",
     [ST_INVITE_GET] =
-        "SELECT " INVITE_COLS " FROM invitations WHERE id = $1::bigint AND account_id = $2::bigint",
+        "SELECT " STORE_INVITE_COLS " FROM invitations WHERE id = $1::bigint AND account_id = $2::bigint",
     [ST_INVITE_EXPIRE] = "UPDATE invitations SET status = 'expired', updated_ns = $1::bigint "
                          "WHERE status = 'pending' AND expires_ns <= $2::bigint",
     [ST_BROKER_INSERT] =
         "INSERT INTO broker_connections (account_id, broker, key_id, ciphertext, nonce, masked, "
         "created_ns) VALUES ($1::bigint, $2::text, $3::text, $4::bytea, $5::bytea, $6::text, "
         "$7::bigint) RETURNING id",
-    [ST_BROKER_LIST] = "SELECT " BROKER_COLS " FROM broker_connections WHERE account_id = $1::bigint "
+    [ST_BROKER_LIST] = "SELECT " STORE_BROKER_COLS " FROM broker_connections WHERE account_id = $1::bigint "
                        "AND id > $2::bigint ORDER BY id LIMIT $3::bigint",
     [ST_BROKER_DELETE] =
         "DELETE FROM broker_connections WHERE id = $1::bigint AND account_id = $2::bigint",
-    [ST_BROKER_SECRET] = "SELECT " BROKER_COLS ", ciphertext, nonce FROM broker_connections "
+    [ST_BROKER_SECRET] = "SELECT " STORE_BROKER_COLS ", ciphertext, nonce FROM broker_connections "
                          "WHERE id = $1::bigint AND account_id = $2::bigint",
     [ST_AUDIT_INSERT] =
         "INSERT INTO audit_log (ts_ns, user_id, account_id, action, resource, ip, user_agent, "
         "result, details) VALUES ($1::bigint, $2::bigint, $3::bigint, $4::text, $5::text, $6::text, "
         "$7::text, $8::text, $9::text) RETURNING id",
-    [ST_AUDIT_QUERY] = "SELECT " AUDIT_COLS " FROM audit_log "
+    [ST_AUDIT_QUERY] = "SELECT " STORE_AUDIT_COLS " FROM audit_log "
                        "WHERE ($1::bigint = 0 OR id < $1::bigint) "
                        "AND ($2::bigint = 0 OR user_id = $2::bigint) "
                        "AND ($3::bigint = 0 OR account_id = $3::bigint) "
@@ -185,7 +176,7 @@ static const char *const st_sql[ST_COUNT] = {
     [ST_NOTIF_INSERT] = "INSERT INTO notifications (user_id, type, title, body, read, ts_ns) "
                         "VALUES ($1::bigint, $2::text, $3::text, $4::text, $5::int, $6::bigint) "
                         "RETURNING id",
-    [ST_NOTIF_LIST] = "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = $1::bigint "
+    [ST_NOTIF_LIST] = "SELECT " STORE_NOTIF_COLS " FROM notifications WHERE user_id = $1::bigint "
                       "AND ($2::int = 0 OR read = 0) AND ($3::bigint = 0 OR id < $3::bigint) "
                       "ORDER BY id DESC LIMIT $4::bigint",
     [ST_NOTIF_READ] = "UPDATE notifications SET read = 1 WHERE id = $1::bigint AND user_id = $2::bigint",

@@ -64,15 +64,6 @@ enum st {
     ST_COUNT
 };
 
-#define USER_COLS                                                                                  \
-    "id, email, name, password_hash, role, status, failed_logins, locked_until_ns, totp_secret, "  \
-    "totp_enabled, created_ns, updated_ns"
-#define TOKEN_COLS "id, user_id, family_id, token_hash, expires_ns, revoked_ns, replaced_by, created_ns"
-#define INVITE_COLS                                                                                \
-    "id, account_id, email, token_hash, status, role, expires_ns, created_by, created_ns, updated_ns"
-#define BROKER_COLS "id, account_id, broker, key_id, masked, created_ns"
-#define AUDIT_COLS "id, ts_ns, user_id, account_id, action, resource, ip, user_agent, result, details"
-#define NOTIF_COLS "id, user_id, type, title, body, read, ts_ns"
 
 static const char *const st_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -86,9 +77,9 @@ static const char *const st_sql[ST_COUNT] = {
         "INSERT INTO users (email, email_key, name, password_hash, role, status, failed_logins, "
         "locked_until_ns, totp_secret, totp_enabled, created_ns, updated_ns) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
-    [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
-    [ST_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email_key = ?1",
-    [ST_USER_LIST] = "SELECT " USER_COLS " FROM users WHERE id > ?1 ORDER BY id LIMIT ?2",
+    [ST_USER_GET] = "SELECT " STORE_USER_COLS " FROM users WHERE id = ?1",
+    [ST_USER_GET_EMAIL] = "SELECT " STORE_USER_COLS " FROM users WHERE email_key = ?1",
+    [ST_USER_LIST] = "SELECT " STORE_USER_COLS " FROM users WHERE id > ?1 ORDER BY id LIMIT ?2",
     [ST_USER_UPDATE] =
         "UPDATE users SET "
         "role = CASE WHEN ?1 & 1 THEN ?2 ELSE role END, "
@@ -103,7 +94,7 @@ static const char *const st_sql[ST_COUNT] = {
     [ST_TOKEN_INSERT] =
         "INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_ns, created_ns) "
         "VALUES (?1, ?2, ?3, ?4, ?5)",
-    [ST_TOKEN_FIND] = "SELECT " TOKEN_COLS " FROM refresh_tokens WHERE token_hash = ?1",
+    [ST_TOKEN_FIND] = "SELECT " STORE_TOKEN_COLS " FROM refresh_tokens WHERE token_hash = ?1",
     [ST_TOKEN_REVOKE] =
         "UPDATE refresh_tokens SET revoked_ns = CASE WHEN revoked_ns = 0 THEN ?1 ELSE revoked_ns END, "
         "replaced_by = coalesce(?2, replaced_by) WHERE id = ?3 AND user_id = ?4",
@@ -138,35 +129,35 @@ static const char *const st_sql[ST_COUNT] = {
     [ST_INVITE_INSERT] =
         "INSERT INTO invitations (account_id, email, email_key, token_hash, role, expires_ns, "
         "created_by, created_ns, updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-    [ST_INVITE_LIST_ACCOUNT] = "SELECT " INVITE_COLS " FROM invitations WHERE account_id = ?1 "
+    [ST_INVITE_LIST_ACCOUNT] = "SELECT " STORE_INVITE_COLS " FROM invitations WHERE account_id = ?1 "
                                "AND id > ?2 ORDER BY id LIMIT ?3",
-    [ST_INVITE_LIST_EMAIL] = "SELECT " INVITE_COLS " FROM invitations WHERE email_key = ?1 "
+    [ST_INVITE_LIST_EMAIL] = "SELECT " STORE_INVITE_COLS " FROM invitations WHERE email_key = ?1 "
                              "AND id > ?2 ORDER BY id LIMIT ?3",
-    [ST_INVITE_FIND] = "SELECT " INVITE_COLS " FROM invitations WHERE token_hash = ?1",
+    [ST_INVITE_FIND] = "SELECT " STORE_INVITE_COLS " FROM invitations WHERE token_hash = ?1",
     [ST_INVITE_SET_STATUS] = "UPDATE invitations SET status = ?1, updated_ns = ?2 "
                              "WHERE id = ?3 AND account_id = ?4 AND status = 'pending'",
     [ST_INVITE_STATUS] = "SELECT status FROM invitations WHERE id = ?1 AND account_id = ?2",
-    [ST_INVITE_GET] = "SELECT " INVITE_COLS " FROM invitations WHERE id = ?1 AND account_id = ?2",
+    [ST_INVITE_GET] = "SELECT " STORE_INVITE_COLS " FROM invitations WHERE id = ?1 AND account_id = ?2",
     [ST_INVITE_EXPIRE] = "UPDATE invitations SET status = 'expired', updated_ns = ?1 "
                          "WHERE status = 'pending' AND expires_ns <= ?2",
     [ST_BROKER_INSERT] =
         "INSERT INTO broker_connections (account_id, broker, key_id, ciphertext, nonce, masked, "
         "created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [ST_BROKER_LIST] = "SELECT " BROKER_COLS " FROM broker_connections WHERE account_id = ?1 "
+    [ST_BROKER_LIST] = "SELECT " STORE_BROKER_COLS " FROM broker_connections WHERE account_id = ?1 "
                        "AND id > ?2 ORDER BY id LIMIT ?3",
     [ST_BROKER_DELETE] = "DELETE FROM broker_connections WHERE id = ?1 AND account_id = ?2",
-    [ST_BROKER_SECRET] = "SELECT " BROKER_COLS ", ciphertext, nonce FROM broker_connections "
+    [ST_BROKER_SECRET] = "SELECT " STORE_BROKER_COLS ", ciphertext, nonce FROM broker_connections "
                          "WHERE id = ?1 AND account_id = ?2",
     [ST_AUDIT_INSERT] =
         "INSERT INTO audit_log (ts_ns, user_id, account_id, action, resource, ip, user_agent, "
         "result, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [ST_AUDIT_QUERY] = "SELECT " AUDIT_COLS " FROM audit_log WHERE (?1 = 0 OR id < ?1) "
+    [ST_AUDIT_QUERY] = "SELECT " STORE_AUDIT_COLS " FROM audit_log WHERE (?1 = 0 OR id < ?1) "
                        "AND (?2 = 0 OR user_id = ?2) AND (?3 = 0 OR account_id = ?3) "
                        "AND (?4 = '' OR action = ?4) AND ts_ns >= ?5 AND (?6 = 0 OR ts_ns < ?6) "
                        "ORDER BY id DESC LIMIT ?7",
     [ST_NOTIF_INSERT] = "INSERT INTO notifications (user_id, type, title, body, read, ts_ns) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_NOTIF_LIST] = "SELECT " NOTIF_COLS " FROM notifications WHERE user_id = ?1 "
+    [ST_NOTIF_LIST] = "SELECT " STORE_NOTIF_COLS " FROM notifications WHERE user_id = ?1 "
                       "AND (?2 = 0 OR read = 0) AND (?3 = 0 OR id < ?3) ORDER BY id DESC LIMIT ?4",
     [ST_NOTIF_READ] = "UPDATE notifications SET read = 1 WHERE id = ?1 AND user_id = ?2",
     [ST_PREF_UPSERT] =
