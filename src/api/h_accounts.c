@@ -87,7 +87,7 @@ int h_accounts_relation(struct store *s, const struct api_route *route, const st
 
 static int have_store(struct api_request *req, struct api_response *res)
 {
-    if (api_server_store(req->server))
+    if (req->store)
         return 1;
     api_error(res, 503, "unavailable", NULL, "the server has no store");
     return 0;
@@ -121,7 +121,7 @@ static void audit(struct api_request *req, int64_t account_id, const char *actio
     json_decref(details);
     int64_t id;
     struct atp_err err;
-    if (store_audit_append(api_server_store(req->server), &a, &id, &err) != ATP_OK)
+    if (store_audit_append(req->store, &a, &id, &err) != ATP_OK)
         atp_log_kv(LOG_ERROR, "accounts", "request_id", req->request_id, "audit %s failed: %s", action,
                    err.msg);
 }
@@ -203,8 +203,8 @@ void h_accounts_list(struct api_request *req, struct api_response *res)
     }
     /* An admin sees every account (with its own access on each, "none" mostly); others theirs. */
     int rc = req->role == API_ROLE_ADMIN
-                 ? store_accounts_list_all(api_server_store(req->server), req->user_id, &page, out, &po, NULL)
-                 : store_accounts_list_for_user(api_server_store(req->server), req->user_id, &page, out, &po,
+                 ? store_accounts_list_all(req->store, req->user_id, &page, out, &po, NULL)
+                 : store_accounts_list_for_user(req->store, req->user_id, &page, out, &po,
                                                 NULL);
     if (rc != ATP_OK) {
         atp_free(out);
@@ -232,7 +232,7 @@ void h_accounts_create(struct api_request *req, struct api_response *res)
     a.owner_id = req->user_id;
     snprintf(a.name, sizeof a.name, "%s", name);
     snprintf(a.broker, sizeof a.broker, "%s", broker[0] ? broker : "paper");
-    struct store *s = api_server_store(req->server);
+    struct store *s = req->store;
     if (store_account_create(s, &a, &a.id, NULL) != ATP_OK || store_account_get(s, a.id, &a, NULL) != ATP_OK) {
         api_error(res, 500, "internal", NULL, "cannot create the account");
         return;
@@ -248,7 +248,7 @@ void h_accounts_create(struct api_request *req, struct api_response *res)
 static const char *caller_access(struct api_request *req, int64_t account_id)
 {
     int access = STORE_ACCESS_NONE;
-    store_access_role(api_server_store(req->server), account_id, req->user_id, &access, NULL);
+    store_access_role(req->store, account_id, req->user_id, &access, NULL);
     return access_text(access);
 }
 
@@ -258,7 +258,7 @@ void h_accounts_get(struct api_request *req, struct api_response *res)
         return;
     struct store_account a;
     int64_t id = account_param(req);
-    if (!id || store_account_get(api_server_store(req->server), id, &a, NULL) != ATP_OK) {
+    if (!id || store_account_get(req->store, id, &a, NULL) != ATP_OK) {
         api_error(res, 404, "not_found", NULL, "no such resource");
         return;
     }
@@ -269,7 +269,7 @@ void h_accounts_update(struct api_request *req, struct api_response *res)
 {
     if (!have_store(req, res))
         return;
-    struct store *s = api_server_store(req->server);
+    struct store *s = req->store;
     const char *name = str_field(req, "name");
     int64_t id = account_param(req);
     if (!name[0]) {
@@ -299,7 +299,7 @@ void h_account_invitations_create(struct api_request *req, struct api_response *
 {
     if (!have_store(req, res))
         return;
-    struct store *s = api_server_store(req->server);
+    struct store *s = req->store;
     int64_t account_id = account_param(req);
     const char *email = str_field(req, "email"), *role = str_field(req, "role");
     const char *at = strchr(email, '@');
@@ -356,7 +356,7 @@ void h_account_invitations_list(struct api_request *req, struct api_response *re
     struct store_page page = {query_cursor(req), 100};
     struct store_invitation *out = atp_calloc(page.limit, sizeof *out);
     struct store_page_out po = {0};
-    if (!out || store_invite_list_for_account(api_server_store(req->server), account_param(req), &page, out,
+    if (!out || store_invite_list_for_account(req->store, account_param(req), &page, out,
                                               &po, NULL) != ATP_OK) {
         atp_free(out);
         api_error(res, 500, "internal", NULL, "cannot list the invitations");
@@ -377,7 +377,7 @@ void h_account_invitations_revoke(struct api_request *req, struct api_response *
     int64_t account_id = account_param(req), inv_id = parse_id(api_param(req, "invitation_id"));
     char resource[48];
     snprintf(resource, sizeof resource, "invitation:%lld", (long long)inv_id);
-    int rc = inv_id ? store_invite_set_status(api_server_store(req->server), account_id, inv_id,
+    int rc = inv_id ? store_invite_set_status(req->store, account_id, inv_id,
                                               STORE_INVITE_REVOKED, NULL)
                     : ATP_ENOTFOUND;
     if (rc == ATP_ESTATE) {
@@ -399,7 +399,7 @@ void h_account_access_list(struct api_request *req, struct api_response *res)
 {
     if (!have_store(req, res))
         return;
-    struct store *s = api_server_store(req->server);
+    struct store *s = req->store;
     int64_t account_id = account_param(req);
     struct store_page page = {query_cursor(req), 100};
     struct store_grant *out = atp_calloc(page.limit, sizeof *out);
@@ -428,7 +428,7 @@ void h_account_access_revoke(struct api_request *req, struct api_response *res)
     int64_t account_id = account_param(req), user_id = parse_id(api_param(req, "user_id"));
     char resource[48];
     snprintf(resource, sizeof resource, "user:%lld", (long long)user_id);
-    if (!user_id || store_access_revoke(api_server_store(req->server), account_id, user_id, NULL) != ATP_OK) {
+    if (!user_id || store_access_revoke(req->store, account_id, user_id, NULL) != ATP_OK) {
         api_error(res, 404, "not_found", NULL, "no such grant");
         return;
     }
@@ -443,7 +443,7 @@ void h_account_access_revoke(struct api_request *req, struct api_response *res)
 static int find_mine(struct api_request *req, struct api_response *res, int64_t id,
                      struct store_invitation *found)
 {
-    struct store *s = api_server_store(req->server);
+    struct store *s = req->store;
     struct store_user me;
     if (!id || store_user_get(s, req->user_id, &me, NULL) != ATP_OK) {
         api_error(res, 404, "not_found", NULL, "no such invitation");
@@ -481,7 +481,7 @@ void h_invitations_mine(struct api_request *req, struct api_response *res)
 {
     if (!have_store(req, res))
         return;
-    struct store *s = api_server_store(req->server);
+    struct store *s = req->store;
     struct store_user me;
     if (store_user_get(s, req->user_id, &me, NULL) != ATP_OK) {
         api_error(res, 401, "unauthenticated", NULL, "log in first");
@@ -514,7 +514,7 @@ static void answer_invitation(struct api_request *req, struct api_response *res,
 {
     if (!have_store(req, res))
         return;
-    struct store *s = api_server_store(req->server);
+    struct store *s = req->store;
     struct store_invitation inv;
     if (find_mine(req, res, parse_id(api_param(req, "id")), &inv) != 0)
         return;

@@ -64,7 +64,7 @@ static void audit(struct api_request *req, int64_t user_id, const char *action, 
     json_decref(d);
     int64_t id;
     struct atp_err err;
-    if (store_audit_append(api_server_store(req->server), &a, &id, &err) != ATP_OK)
+    if (store_audit_append(req->store, &a, &id, &err) != ATP_OK)
         atp_log_kv(LOG_ERROR, "auth", "request_id", req->request_id, "audit %s failed: %s", action, err.msg);
 }
 
@@ -76,7 +76,7 @@ static const char *str_field(const struct api_request *req, const char *name)
 
 static int have_store(struct api_request *req, struct api_response *res)
 {
-    if (api_server_store(req->server) && api_server_jwt(req->server))
+    if (req->store && api_server_jwt(req->server))
         return 1;
     api_error(res, 503, "unavailable", NULL, "the server has no user store");
     return 0;
@@ -122,7 +122,7 @@ void h_auth_register(struct api_request *req, struct api_response *res)
     u.role = STORE_ROLE_TRADER;
     u.status = STORE_USER_ACTIVE;
     struct atp_err err;
-    int rc = store_user_create(api_server_store(req->server), &u, &u.id, &err);
+    int rc = store_user_create(req->store, &u, &u.id, &err);
     if (rc == ATP_EEXIST) {
         api_error(res, 409, "conflict", "email", "this email is already registered");
         return;
@@ -143,7 +143,7 @@ void h_auth_register(struct api_request *req, struct api_response *res)
 static int64_t issue_tokens(struct api_request *req, struct api_response *res,
                             const struct store_user *u, const char *family)
 {
-    struct store *s = api_server_store(req->server);
+    struct store *s = req->store;
     const struct jwt_config *jc = api_server_jwt(req->server);
     char access[JWT_MAX_LEN + 1], refresh[TOKEN_TEXT_SIZE], fam[TOKEN_TEXT_SIZE];
     char sub[32];
@@ -196,7 +196,7 @@ void h_auth_login(struct api_request *req, struct api_response *res)
 {
     if (!have_store(req, res))
         return;
-    struct store *s = api_server_store(req->server);
+    struct store *s = req->store;
     const char *email = str_field(req, "email"), *password = str_field(req, "password");
     struct store_user u;
     bool match = false;
@@ -261,7 +261,7 @@ static int find_refresh(struct api_request *req, struct api_response *res, struc
 {
     char hash[TOKEN_HASH_HEX_SIZE];
     if (token_hash(str_field(req, "refresh_token"), hash) != ATP_OK ||
-        store_token_find(api_server_store(req->server), hash, t, NULL) != ATP_OK) {
+        store_token_find(req->store, hash, t, NULL) != ATP_OK) {
         api_error(res, 401, "invalid_token", "refresh_token", "unknown refresh token");
         return -1;
     }
@@ -272,7 +272,7 @@ void h_auth_refresh(struct api_request *req, struct api_response *res)
 {
     if (!have_store(req, res))
         return;
-    struct store *s = api_server_store(req->server);
+    struct store *s = req->store;
     struct store_refresh_token t;
     if (find_refresh(req, res, &t) != 0)
         return;
@@ -310,7 +310,7 @@ void h_auth_logout(struct api_request *req, struct api_response *res)
     if (find_refresh(req, res, &t) != 0)
         return;
     if (!t.revoked_ns)
-        store_token_revoke(api_server_store(req->server), t.user_id, t.id, 0, NULL);
+        store_token_revoke(req->store, t.user_id, t.id, 0, NULL);
     audit(req, t.user_id, "auth.logout", "ok", NULL);
     res->json = json_pack("{s:s}", "status", "logged_out");
 }
@@ -322,7 +322,7 @@ void h_me(struct api_request *req, struct api_response *res)
     if (!have_store(req, res))
         return;
     struct store_user u;
-    if (store_user_get(api_server_store(req->server), req->user_id, &u, NULL) != ATP_OK ||
+    if (store_user_get(req->store, req->user_id, &u, NULL) != ATP_OK ||
         u.status != STORE_USER_ACTIVE) {
         api_error(res, 401, "unauthenticated", NULL, "log in first");
         return;

@@ -2,6 +2,7 @@
  * the io thread has one loop for HTTP, WebSockets and, later, curl and timers. */
 #include "api/http.h"
 
+#include "api/authn.h"
 #include "api/h_accounts.h"
 #include "api/json_err.h"
 #include "api/policy.h"
@@ -374,29 +375,13 @@ static int dispatch(struct lws *wsi, struct pss *pss)
         snprintf(res.allow, sizeof res.allow, "%s", allow);
         return respond(wsi, pss, &res, NULL);
     }
-    /* JWT middleware: a valid Bearer access token sets the caller's id and role; anything else
-     * (no token, forged, expired, unknown role) leaves the caller anonymous, so the policy answers
-     * 401 wherever a login is needed. */
-    enum api_role role = API_ROLE_ANONYMOUS;
-    if (pss->bearer[0] && srv->jwt.secret_len) {
-        struct jwt_claims claims;
-        enum jwt_reject why;
-        if (jwt_verify(&srv->jwt, pss->bearer, (int64_t)time(NULL), &claims, &why) == ATP_OK) {
-            char *end;
-            long long uid = strtoll(claims.sub, &end, 10);
-            enum api_role r = API_ROLE_ANONYMOUS;
-            if (!strcmp(claims.role, "admin")) r = API_ROLE_ADMIN;
-            else if (!strcmp(claims.role, "trader")) r = API_ROLE_TRADER;
-            else if (!strcmp(claims.role, "investor")) r = API_ROLE_INVESTOR;
-            if (claims.sub[0] && !*end && uid > 0 && r != API_ROLE_ANONYMOUS) {
-                req.user_id = uid;
-                role = r;
-            }
-        } else {
-            atp_log_kv(LOG_INFO, "http", "request_id", pss->request_id, "bearer token refused: %s",
-                       jwt_reject_name(why));
-        }
-    }
+    /* Identity (api/authn.c), then ownership, then the policy. */
+    struct api_identity who;
+    if (api_authn_resolve(srv->jwt.secret_len ? &srv->jwt : NULL, srv->store, pss->bearer, (int64_t)time(NULL),
+                          pss->request_id, &who) != 0)
+        return respond_error(wsi, pss, 500, "internal", NULL, "cannot resolve the caller", route);
+    enum api_role role = who.role;
+    req.user_id = who.user_id;
     req.role = (int)role;
     /* Ownership: the caller's relation to the addressed account, resolved once, before the policy. */
     enum api_relation rel = API_REL_NONE;
@@ -420,6 +405,7 @@ static int dispatch(struct lws *wsi, struct pss *pss)
     req.body_len = pss->body_len;
     req.route = route;
     req.server = srv;
+    req.store = srv->store;
     if (route->body) {
         struct atp_err err;
         if (api_body_parse(pss->body, pss->body_len, route->body, &req.json, &err) != ATP_OK)

@@ -51,6 +51,7 @@ struct api_param {
 };
 
 struct api_server; /* api/http.h */
+struct store;      /* store/store.h */
 struct api_route;
 
 /* One request as handlers see it. Everything is borrowed from the server for the duration of
@@ -68,6 +69,8 @@ struct api_request {
     struct api_param params[API_MAX_PARAMS];
     int n_params;
     struct api_server *server;
+    struct store *store;             /* the store connection of the thread running the handler;
+                                      * NULL when the server has no store */
     /* Identity, set by the JWT middleware before the policy decision (api/http.c): the user id of
      * a valid Bearer access token (0: anonymous) and its role (enum api_role). */
     int64_t user_id;
