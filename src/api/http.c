@@ -50,6 +50,7 @@ struct api_server {
     int64_t drain_deadline_ms;
     struct timespec started;
     struct store *store;                   /* borrowed; NULL: no store */
+    const struct vault_keyring *vault;     /* borrowed; NULL: no master key */
     unsigned char jwt_secret[256];
     struct jwt_config jwt;                 /* secret_len 0: no tokens accepted */
 };
@@ -226,6 +227,8 @@ int api_metrics_render(struct api_server *srv, char **out, size_t *len)
 
 void api_server_set_store(struct api_server *srv, struct store *store) { srv->store = store; }
 struct store *api_server_store(const struct api_server *srv) { return srv->store; }
+void api_server_set_vault(struct api_server *srv, const struct vault_keyring *kr) { srv->vault = kr; }
+const struct vault_keyring *api_server_vault(const struct api_server *srv) { return srv->vault; }
 
 int api_server_set_jwt_secret(struct api_server *srv, const unsigned char *secret, size_t len)
 {

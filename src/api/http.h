@@ -57,6 +57,12 @@ struct jwt_config;
 void api_server_set_store(struct api_server *srv, struct store *store);
 struct store *api_server_store(const struct api_server *srv);
 int api_server_set_jwt_secret(struct api_server *srv, const unsigned char *secret, size_t len);
+/* The master-key ring of the credential vault (auth/vault.h), borrowed, read-only after start
+ * (safe from any thread); NULL when no master key is configured (ATP_MASTER_KEY or
+ * ATP_MASTER_KEY_FILE): routes that need it answer 503 naming the setting. */
+struct vault_keyring;
+void api_server_set_vault(struct api_server *srv, const struct vault_keyring *kr);
+const struct vault_keyring *api_server_vault(const struct api_server *srv);
 /* The JWT configuration (issuer "atp", audience "atp-api", 15 min), or NULL without a secret. */
 const struct jwt_config *api_server_jwt(const struct api_server *srv);
 

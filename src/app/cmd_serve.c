@@ -8,6 +8,7 @@
 #include "auth/jwt.h"
 #include "auth/password.h"
 #include "auth/token.h"
+#include "auth/vault.h"
 #include "core/log.h"
 #include "store/store.h"
 
@@ -214,13 +215,32 @@ int cmd_serve(int argc, char **argv)
         randombytes_buf(secret, secret_len); /* tokens die with the process */
     }
 
+    /* The vault's master keys: optional (routes that need them answer 503 without), but a key
+     * that is configured and unreadable is an error, never silently ignored. */
+    struct vault_keyring *kr = NULL;
+    if (vault_keyring_new(&kr) != ATP_OK)
+        return cli_fail("serve", "out of memory");
+    int vrc = vault_keyring_load(kr, &err);
+    if (vrc == ATP_ENOTFOUND) {
+        vault_keyring_free(kr);
+        kr = NULL;
+    } else if (vrc != ATP_OK) {
+        char buf[600];
+        vault_keyring_free(kr);
+        return cli_fail("serve", "master key: %s", atp_err_format(&err, buf, sizeof buf));
+    }
+    unsetenv("ATP_MASTER_KEY");
+
     struct store *st = NULL;
     int orc = cli_store_open("serve", db, &st);
-    if (orc)
+    if (orc) {
+        vault_keyring_free(kr);
         return orc;
+    }
     char admin_line[400];
     if ((orc = ensure_admin(st, admin_line, sizeof admin_line)) != CLI_EXIT_OK) {
         store_close(st);
+        vault_keyring_free(kr);
         return orc;
     }
 
@@ -231,6 +251,7 @@ int cmd_serve(int argc, char **argv)
     if (uv_loop_init(&loop) != 0) {
         fprintf(stderr, "atp serve: cannot create the event loop\n");
         store_close(st);
+        vault_keyring_free(kr);
         return CLI_EXIT_FAIL;
     }
     if (api_server_new(&cfg, &loop, &s.srv, &err) != ATP_OK) {
@@ -238,9 +259,11 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "atp serve: %s\n", atp_err_format(&err, buf, sizeof buf));
         uv_loop_close(&loop);
         store_close(st);
+        vault_keyring_free(kr);
         return CLI_EXIT_FAIL;
     }
     api_server_set_store(s.srv, st);
+    api_server_set_vault(s.srv, kr);
     api_server_set_jwt_secret(s.srv, secret, secret_len);
     sodium_memzero(secret, sizeof secret);
     uv_signal_init(&loop, &s.sigterm);
@@ -260,6 +283,7 @@ int cmd_serve(int argc, char **argv)
     uv_run(&loop, UV_RUN_DEFAULT);
     api_server_free(s.srv);
     store_close(st);
+    vault_keyring_free(kr);
     /* Handles lws closed late get their close callbacks here. */
     uv_run(&loop, UV_RUN_NOWAIT);
     int rc = uv_loop_close(&loop);
