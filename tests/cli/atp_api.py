@@ -1,0 +1,223 @@
+"""Shared client for the tests that drive a real `atp serve` over HTTP from python3 (standard
+library only): requests with exact control over headers and raw bodies, the operations of the live
+OpenAPI document, bodies built from their request schemas, and the six actors of the
+authorization tests (admin, owning trader, other trader, invited investor, uninvited investor,
+anonymous) with their fixtures. Used by authz_matrix.py and security.py."""
+
+import http.client
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.parse
+
+PASSWORD = "correct horse battery"  # every test user's password (never in the database in clear)
+ABSENT_ID = "999999999"
+ACTORS = ("admin", "owner", "other_trader", "invited_investor", "uninvited_investor", "anonymous")
+
+_uniq = itertools.count(1)
+
+
+def uniq():
+    """A token unique within this process and across runs sharing one database."""
+    return f"{os.getpid()}x{next(_uniq)}"
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # {lower-case name: value}
+        self.body = body  # bytes
+        try:
+            self.json = json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def field(self):
+        err = (self.json or {}).get("error") if isinstance(self.json, dict) else None
+        return err.get("field") if isinstance(err, dict) else None
+
+    def __repr__(self):
+        return f"{self.status} {self.body[:200]!r}"
+
+
+class Api:
+    def __init__(self, base):
+        u = urllib.parse.urlsplit(base)
+        self.host, self.port = u.hostname, u.port
+
+    def request(self, method, path, token=None, body=None, headers=None, raw=None):
+        """body: a JSON-serialisable value; raw: bytes sent as they are (wins over body)."""
+        h = {"Connection": "close"}
+        if token:
+            h["Authorization"] = "Bearer " + token
+        data = raw
+        if data is None and body is not None:
+            data = json.dumps(body).encode()
+        if data is not None:
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        try:
+            conn.request(method, path, body=data, headers=h)
+            r = conn.getresponse()
+            return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+        finally:
+            conn.close()
+
+    def login(self, email, password=PASSWORD):
+        r = self.request("POST", "/api/v1/auth/login", body={"email": email, "password": password})
+        if r.status != 200:
+            raise RuntimeError(f"login {email}: {r}")
+        return r.json
+
+    def operations(self):
+        """[(name, method, template, [param names], request schema or None)] of the live document."""
+        r = self.request("GET", "/api/v1/openapi.json")
+        if r.status != 200:
+            raise RuntimeError(f"openapi.json: {r}")
+        ops = []
+        for template, item in r.json["paths"].items():
+            for method, op in item.items():
+                schema = (op.get("requestBody", {}).get("content", {})
+                          .get("application/json", {}).get("schema"))
+                params = [p["name"] for p in op.get("parameters", []) if p.get("in") == "path"]
+                if sorted(params) != sorted(re.findall(r"\{([a-z_]+)\}", template)):
+                    raise RuntimeError(f"{op['operationId']}: parameters {params} do not match {template}")
+                ops.append((op["operationId"], method.upper(), template, params, schema))
+        return ops
+
+
+def string_for(name, uid):
+    """A valid-looking value for a string field, by its name."""
+    if "email" in name:
+        return f"u{uid}@example.com"
+    if "password" in name:
+        return PASSWORD
+    if name == "role":
+        return "investor"
+    return f"x{uid}"
+
+
+def body_from_schema(schema, uid, required_only=True):
+    """A JSON object satisfying schema (an OpenAPI object schema of the route table)."""
+    if not schema:
+        return None
+    body = {}
+    required = set(schema.get("required", []))
+    for name, prop in schema.get("properties", {}).items():
+        if required_only and name not in required:
+            continue
+        t = prop.get("type")
+        body[name] = {"string": lambda: string_for(name, uid), "integer": lambda: 1,
+                      "boolean": lambda: False, "object": dict, "array": list}[t]()
+    return body
+
+
+def fill_path(template, values):
+    return re.sub(r"\{([a-z_]+)\}", lambda m: urllib.parse.quote(str(values[m.group(1)]), safe=""),
+                  template)
+
+
+def atp_cli(atp, *args, env=None):
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run([atp, *args], capture_output=True, text=True, env=e)
+    if p.returncode != 0:
+        raise RuntimeError(f"atp {' '.join(args)}: exit {p.returncode}: {p.stderr.strip()}")
+    return p.stdout
+
+
+class World:
+    """The six actors and their fixtures on one server:
+    admin (ATP_ADMIN_EMAIL), owner (registered through the API; owns account A, with a pending
+    invitation to an outsider and an accepted investor grant), other_trader (registered; owns B),
+    invited_investor and uninvited_investor (created with `atp user add --role investor`), and
+    anonymous (no token)."""
+
+    def __init__(self, api, atp, db, label, admin_email):
+        self.api, self.atp, self.db, self.label = api, atp, db, label
+        self.email = {"admin": admin_email}
+        for who in ACTORS[1:5]:
+            self.email[who] = f"{who.replace('_', '-')}-{label}-{uniq()}@example.com"
+        for who in ("owner", "other_trader"):
+            r = api.request("POST", "/api/v1/auth/register",
+                            body={"email": self.email[who], "name": who, "password": PASSWORD})
+            if r.status != 201:
+                raise RuntimeError(f"register {who}: {r}")
+        for who in ("invited_investor", "uninvited_investor"):
+            atp_cli(atp, "user", "add", "--db", db, "--email", self.email[who], "--role", "investor",
+                    "--name", who, env={"ATP_USER_PASSWORD": PASSWORD})
+        self.token, self.user_id = {"anonymous": None}, {}
+        for who in ACTORS[:5]:
+            login = api.login(self.email[who])
+            self.token[who] = login["access_token"]
+            self.user_id[who] = login["user"]["id"]
+        self.account_a = self.create_account("owner", "A")
+        self.account_b = self.create_account("other_trader", "B")
+        self.grant_investor()
+        self.pending_invitation = self.invite(f"outsider-{label}-{uniq()}@example.com")
+
+    def as_(self, who, method, path, body=None, raw=None, headers=None):
+        return self.api.request(method, path, token=self.token.get(who), body=body, raw=raw,
+                                headers=headers)
+
+    def create_account(self, who, name):
+        r = self.as_(who, "POST", "/api/v1/accounts", body={"name": f"{name}-{uniq()}"})
+        if r.status != 201:
+            raise RuntimeError(f"create account {name}: {r}")
+        return r.json["id"]
+
+    def invite(self, email, role="investor"):
+        """A new pending invitation of account A (owner) to email; its id."""
+        r = self.as_("owner", "POST", f"/api/v1/accounts/{self.account_a}/invitations",
+                     body={"email": email, "role": role})
+        if r.status != 201:
+            raise RuntimeError(f"invite {email}: {r}")
+        return r.json["id"]
+
+    def grant_investor(self):
+        """(Re)grants the invited investor read access to A: invitation + accept (an upsert)."""
+        inv = self.invite(self.email["invited_investor"])
+        r = self.as_("invited_investor", "POST", f"/api/v1/invitations/{inv}/accept")
+        if r.status != 200:
+            raise RuntimeError(f"accept {inv}: {r}")
+
+    def fresh_refresh_token(self, who):
+        """A refresh token of a new login of who (the owner's for anonymous)."""
+        return self.api.login(self.email["owner" if who == "anonymous" else who])["refresh_token"]
+
+    def base_params(self):
+        """Path parameter values by (previous path segment, name); see param_value."""
+        return {
+            ("accounts", "id"): self.account_a,
+            ("invitations", "invitation_id"): self.pending_invitation,
+            ("invitations", "id"): self.pending_invitation,
+            ("access", "user_id"): self.user_id["invited_investor"],
+            ("users", "id"): self.user_id["invited_investor"],
+        }
+
+
+def param_values(template, table):
+    """{name: value} for the {params} of template, each looked up by (previous literal segment,
+    name), then by (None, name). Raises on an unknown parameter so a new route gets attention."""
+    out, prev = {}, None
+    for seg in template.strip("/").split("/"):
+        m = re.fullmatch(r"\{([a-z_]+)\}", seg)
+        if not m:
+            prev = seg
+            continue
+        name = m.group(1)
+        key = (prev, name) if (prev, name) in table else (None, name)
+        if key not in table:
+            raise KeyError(f"{template}: no fixture for path parameter '{name}' after '{prev}': "
+                           "add one to World.base_params (tests/cli/atp_api.py)")
+        out[name] = table[key]
+    return out
+
+
+def die(msg):
+    print(f"FAIL: {msg}", file=sys.stderr)
+    sys.exit(1)

@@ -1,0 +1,28 @@
+# The live authorization matrix (authz_matrix.py): every route of the running server's OpenAPI
+# document x {admin, owning trader, other trader, invited investor, uninvited investor, anonymous}
+# against authz_expected.tsv, on a real `atp serve` with SQLite, then PostgreSQL (a fresh schema)
+# when ATP_TEST_PG_URL is set.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/server_lib.sh"
+source "$(dirname "$0")/pg_lib.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+run_matrix() { # run_matrix DB LABEL
+  local admin="root-$2@example.com"
+  start_server "$1" ATP_ADMIN_EMAIL="$admin" ATP_ADMIN_PASSWORD="correct horse battery" ATP_RATE_PER_S=10000
+  if python3 "$HERE/authz_matrix.py" "$U" "$ATP" "$1" "$2" "$admin" "$HERE/authz_expected.tsv"; then
+    ok
+  else
+    bad "$2: authorization matrix"
+  fi
+  stop_server
+}
+
+run_matrix "sqlite:$TMP/matrix.db" sqlite
+if [ -n "${ATP_TEST_PG_URL:-}" ]; then
+  schema="authz_$$_$(date +%s)"
+  url=$(pg_schema_create "$schema") || { bad "create schema $schema"; finish; exit 1; }
+  run_matrix "$url" pg
+  pg_schema_drop "$schema"
+fi
+finish
