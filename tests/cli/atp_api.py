@@ -64,6 +64,9 @@ class Api:
             conn.request(method, path, body=data, headers=h)
             r = conn.getresponse()
             return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+        except (ConnectionError, http.client.HTTPException) as e:
+            # Status 0: the server closed the connection without an answer (checks name it).
+            return Response(0, {}, f"no answer: {e!r}".encode())
         finally:
             conn.close()
 

@@ -1,0 +1,58 @@
+# Security tests over real HTTP (security.py): forged and altered JWTs, lockout and unlock,
+# refresh-token reuse, body limits, malformed JSON, SQL metacharacters / unicode / limit-length
+# strings in every string field of every route with a body, and no plaintext password in the
+# SQLite file or in pg_dump's output. SQLite, then PostgreSQL (a fresh schema) when ATP_TEST_PG_URL
+# is set; the per-IP rate limit on its own server.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/server_lib.sh"
+source "$(dirname "$0")/pg_lib.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+SECRET="test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+export ATP_BODY_MAX=65536
+
+run_security() { # run_security DB LABEL: leaves the passwords used in $TMP/passwords-LABEL
+  local admin="root-$2@example.com"
+  start_server "$1" ATP_ADMIN_EMAIL="$admin" ATP_ADMIN_PASSWORD="correct horse battery" \
+    ATP_RATE_PER_S=100000 ATP_RATE_BURST=100000 ATP_JWT_SECRET="$SECRET"
+  if python3 "$HERE/security.py" run "$U" "$ATP" "$1" "$2" "$admin" "$SECRET" "$TMP/passwords-$2"; then
+    ok
+  else
+    bad "$2: security tests"
+  fi
+  # The secret and the passwords never reach the log either.
+  if grep -qF -e "$SECRET" -e "correct horse" "$TMP/srv.out" "$TMP/srv.err"; then
+    bad "$2: a secret in the server's output"
+  else
+    ok
+  fi
+  stop_server
+}
+
+leakcheck() { # leakcheck LABEL FILE...
+  local label=$1
+  shift
+  if python3 "$HERE/security.py" leakcheck "$TMP/passwords-$label" "$@"; then ok; else bad "$label: leak check"; fi
+}
+
+run_security "sqlite:$TMP/sec.db" sqlite
+leakcheck sqlite "$TMP"/sec.db*
+
+if [ -n "${ATP_TEST_PG_URL:-}" ]; then
+  schema="sec_$$_$(date +%s)"
+  if url=$(pg_schema_create "$schema"); then
+    run_security "$url" pg
+    "$(pg_bin)/pg_dump" --no-owner -n "$schema" "$ATP_TEST_PG_URL" >"$TMP/pg.sql" || bad "pg_dump"
+    grep -q "CREATE TABLE $schema.users" "$TMP/pg.sql" && ok || bad "pg_dump holds the users table"
+    leakcheck pg "$TMP/pg.sql"
+    pg_schema_drop "$schema"
+  else
+    bad "create schema $schema"
+  fi
+fi
+
+# The per-IP rate limit: a burst of 3, then 429 with Retry-After (refilled 1 token in 100 s).
+start_server "sqlite:$TMP/rate.db" ATP_RATE_BURST=3 ATP_RATE_PER_S=0.01 \
+  ATP_ADMIN_EMAIL=root-rate@example.com ATP_ADMIN_PASSWORD="correct horse battery"
+if python3 "$HERE/security.py" ratelimit "$U" 3; then ok; else bad "rate limit"; fi
+stop_server
+finish
