@@ -130,8 +130,15 @@ int api_body_parse(const char *body, size_t len, const struct api_field *fields,
         while (f && f->name && strcmp(f->name, key) != 0)
             f++;
         if (!f || !f->name) {
+            /* The key is the client's (valid UTF-8, jansson checked): cut it at a character
+             * boundary, or the error answer itself would not be valid JSON text (a 500). */
             char shown[48];
-            snprintf(shown, sizeof shown, "%s", key);
+            size_t n = strlen(key);
+            if (n >= sizeof shown)
+                for (n = sizeof shown - 1; n > 0 && ((unsigned char)key[n] & 0xC0) == 0x80; n--)
+                    ;
+            memcpy(shown, key, n);
+            shown[n] = '\0';
             json_decref(root);
             return atp_err_set(err, ATP_EINVAL, NULL, 0, shown, "unknown field");
         }

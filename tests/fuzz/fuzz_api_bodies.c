@@ -5,7 +5,8 @@
  * beyond "no crash, no leak":
  *  - an accepted body is an object with only declared fields, every required one present and not
  *    null, each present one of its declared type and within its length (strings: bytes, no NUL);
- *  - a refused body has no JSON and names a field ("body" or a declared or the unknown one);
+ *  - a refused body has no JSON and names a field ("body" or a declared or the unknown one) in
+ *    valid UTF-8 (the error answer is JSON text: an unknown key cut mid-character was a 500);
  *  - a query value found in a small buffer is found, equal, in a large one; a decoded value never
  *    holds a NUL and is never longer than its source;
  *  - a matched path is exactly its route's pattern with the parameters put back. */
@@ -39,8 +40,10 @@ static void check_body(const char *body, size_t len, const struct api_field *fie
     struct atp_err err;
     int rc = api_body_parse(body, len, fields, &json, &err);
     if (rc != ATP_OK) {
-        if (json || !err.field[0])
+        json_t *field = json_string(err.field); /* NULL for invalid UTF-8 */
+        if (json || !err.field[0] || !field)
             abort();
+        json_decref(field);
         return;
     }
     if (!json_is_object(json))

@@ -6,7 +6,7 @@
  *  - a match returns a route of that method (or GET for HEAD) whose params are NUL-terminated;
  *  - BAD_METHOD reports a non-empty Allow mask, NOT_FOUND none;
  *  - a body accepted by the schema is an object holding every required field;
- *  - a refused body names a field. */
+ *  - a refused body names a field, in valid UTF-8 (it goes into a JSON answer). */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -85,8 +85,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (f->required && !json_object_get(json, f->name))
                 abort();
         json_decref(json);
-    } else if (json || !err.field[0]) {
-        abort();
+    } else {
+        json_t *field = json_string(err.field); /* NULL for invalid UTF-8 */
+        if (json || !err.field[0] || !field)
+            abort();
+        json_decref(field);
     }
     return 0;
 }
