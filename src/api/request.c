@@ -29,11 +29,10 @@ static int hexval(char c)
     return -1;
 }
 
-int api_percent_decode(const char *src, size_t len, char *out, size_t out_size, int plus_is_space)
+/* api_percent_decode without the cleanup: a failure may leave a partial, unterminated value. */
+static int percent_decode(const char *src, size_t len, char *out, size_t out_size, int plus_is_space)
 {
     size_t n = 0;
-    if (out_size == 0)
-        return ATP_ERANGE;
     for (size_t i = 0; i < len; i++) {
         char c = src[i];
         if (c == '%') {
@@ -57,6 +56,16 @@ int api_percent_decode(const char *src, size_t len, char *out, size_t out_size, 
     }
     out[n] = '\0';
     return ATP_OK;
+}
+
+int api_percent_decode(const char *src, size_t len, char *out, size_t out_size, int plus_is_space)
+{
+    if (out_size == 0)
+        return ATP_ERANGE;
+    int rc = percent_decode(src, len, out, out_size, plus_is_space);
+    if (rc != ATP_OK)
+        out[0] = '\0'; /* a caller ignoring rc must not read a partial, unterminated value */
+    return rc;
 }
 
 int api_query_get(const char *query, const char *name, char *out, size_t out_size)
@@ -130,6 +139,10 @@ int api_body_parse(const char *body, size_t len, const struct api_field *fields,
         while (f && f->name && strcmp(f->name, key) != 0)
             f++;
         if (!f || !f->name) {
+            if (!key[0]) { /* an error without a field would name nothing: the body is at fault */
+                json_decref(root);
+                return atp_err_set(err, ATP_EINVAL, NULL, 0, "body", "an empty key is not a field");
+            }
             /* The key is the client's (valid UTF-8, jansson checked): cut it at a character
              * boundary, or the error answer itself would not be valid JSON text (a 500). */
             char shown[48];
