@@ -37,6 +37,13 @@ const struct api_policy_row api_policy[] = {
     {"invitations.mine", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"invitations.accept", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"invitations.reject", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    /* Administration: admins only, whatever the relation (these routes address no account). */
+    {"admin.users.list", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.users.get", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.users.update", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.users.unlock", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.audit", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.status", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
 };
 const size_t api_n_policy = sizeof api_policy / sizeof api_policy[0];
 

@@ -1,6 +1,7 @@
 /* api/routes: the route table and the system handlers. Resource handlers live one file per
  * resource (api/h_<resource>.c) and add their rows here; see docs/api.md "Adding a route". */
 #include "api/h_accounts.h"
+#include "api/h_admin.h"
 #include "api/h_auth.h"
 #include "api/http.h"
 #include "api/json_err.h"
@@ -102,5 +103,30 @@ const struct api_route api_routes[] = {
      "reject an invitation addressed to the caller's email", "invitations",
      "{\"200\":{\"description\":\"rejected\"},\"404\":{\"description\":\"not the caller's\"},"
      "\"409\":{\"description\":\"not pending\"},\"410\":{\"description\":\"expired\"}}"},
+    /* Administration (docs/api.md "Administration"): admins only. */
+    {API_GET, "/api/v1/admin/users", "admin.users.list", h_admin_users_list, NULL,
+     "every user, in id order (?cursor=&limit=)", "admin",
+     "{\"200\":{\"description\":\"items: id, email, name, role, status, failed_logins, locked, locked_until, "
+     "totp_enabled, created, created_ns, updated, updated_ns; next_cursor\"},\"422\":{\"description\":"
+     "\"bad cursor or limit\"}}"},
+    {API_GET, "/api/v1/admin/users/{id}", "admin.users.get", h_admin_users_get, NULL, "one user", "admin",
+     "{\"200\":{\"description\":\"the user\"},\"404\":{\"description\":\"no such user\"}}"},
+    {API_PATCH, "/api/v1/admin/users/{id}", "admin.users.update", h_admin_users_update, h_admin_user_update_body,
+     "change a user's role and/or status (audited)", "admin",
+     "{\"200\":{\"description\":\"the user\"},\"404\":{\"description\":\"no such user\"},\"409\":"
+     "{\"description\":\"an admin demoting or disabling itself, or the last active admin\"},\"422\":"
+     "{\"description\":\"unknown role or status\"}}"},
+    {API_POST, "/api/v1/admin/users/{id}/unlock", "admin.users.unlock", h_admin_users_unlock, NULL,
+     "clear a user's failed logins and lock (audited)", "admin",
+     "{\"200\":{\"description\":\"the user\"},\"404\":{\"description\":\"no such user\"}}"},
+    {API_GET, "/api/v1/admin/audit", "admin.audit", h_admin_audit, NULL,
+     "the audit log, newest first (?user_id=&account_id=&action=&from=&to=&cursor=&limit=)", "admin",
+     "{\"200\":{\"description\":\"items: id, ts (ISO 8601), ts_ns, user_id, account_id, action, resource, ip, "
+     "user_agent, result, details; next_cursor\"},\"422\":{\"description\":\"a malformed filter\"}}"},
+    {API_GET, "/api/v1/admin/status", "admin.status", h_admin_status, NULL,
+     "version, uptime, store backend and latency, migration version, counts, in-flight requests", "admin",
+     "{\"200\":{\"description\":\"version, uptime_s, inflight, store {backend, ok, latency_ms, "
+     "migration_version, migrations_known}, vault {configured, current_key_id}, counts {users, "
+     "active_admins, accounts, broker_connections}\"}}"},
 };
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

@@ -73,10 +73,13 @@ static const struct cli_command commands[] = {
      "usage: atp migrate [--db URL]\n"
      "  URL: sqlite:PATH (default: $ATP_DB, else sqlite:var/atp.db, created on first use).\n",
      cmd_migrate},
-    {"user", "operator commands on users: add, list, set-role, unlock, disable",
+    {"user", "operator commands on users: add, list, set-role, unlock, disable, enable",
      "usage: atp user add --email E [--name N] [--role admin|trader|investor] [--db URL]\n"
      "       atp user list [--db URL]\n"
-     "       atp user set-role --email E --role R | unlock --email E | disable --email E\n"
+     "       atp user set-role --email E --role R | unlock --email E | disable --email E |\n"
+     "                enable --email E\n"
+     "  set-role, disable, enable and unlock are what the admin routes do (audited the same way);\n"
+     "  the last active admin cannot be demoted or disabled.\n"
      "  add: the password comes from $ATP_USER_PASSWORD (at least 10 characters), or one is\n"
      "  generated and printed once. New users are traders unless --role says otherwise.\n",
      cmd_user},

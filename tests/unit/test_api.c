@@ -103,6 +103,44 @@ Test(api_tables, authorization_matrix_of_accounts)
     }
 }
 
+/* Checks rows (route x role x relation, as in the accounts matrix) against api_policy_decide. */
+static void check_matrix(const struct matrix_row *rows, size_t n)
+{
+    static const enum api_relation rels[] = {API_REL_NONE, API_REL_OWNER, API_REL_INVITED, API_REL_STRANGER,
+                                             API_REL_VISIBLE};
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_not_null(api_policy_find(rows[i].route), "%s has a policy row", rows[i].route);
+        for (size_t r = 0; r < 5; r++)
+            for (int role = 0; role < API_N_ROLES; role++) {
+                enum api_decision d = api_policy_decide(rows[i].route, (enum api_role)role, rels[r]);
+                char got = d == API_POLICY_ALLOW ? 'A' : d == API_POLICY_UNAUTHENTICATED ? 'U'
+                           : d == API_POLICY_FORBIDDEN ? 'F' : 'H';
+                cr_assert_eq(got, rows[i].want[r][role], "%s as %s, relation %zu: got %c want %c",
+                             rows[i].route, api_role_name((enum api_role)role), r, got, rows[i].want[r][role]);
+            }
+    }
+}
+
+/* Administration: admins only; a trader or investor gets 403, anonymous 401. These routes address
+ * no account, so the server hands them NONE; the other relations are listed for totality. */
+Test(api_tables, authorization_matrix_of_admin)
+{
+    static const struct matrix_row rows[] = {
+        /*                       NONE    OWNER   INVITED STRANGER VISIBLE */
+        {"admin.users.list", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.users.get", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.users.update", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.users.unlock", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.audit", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.status", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+    };
+    check_matrix(rows, sizeof rows / sizeof rows[0]);
+    /* And the server resolves no ownership for them. */
+    for (size_t i = 0; i < api_n_routes; i++)
+        if (!strncmp(api_routes[i].name, "admin.", 6))
+            cr_assert(strncmp(api_routes[i].pattern, "/api/v1/admin/", 14) == 0, "%s", api_routes[i].name);
+}
+
 /* The ownership resolution applies to every /api/v1/accounts/{id} route and to nothing else; an
  * anonymous caller gets NONE (401 from the policy), a logged-in one STRANGER without a store. */
 Test(api_tables, ownership_resolution_covers_account_routes)
