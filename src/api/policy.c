@@ -44,6 +44,12 @@ const struct api_policy_row api_policy[] = {
     {"admin.users.unlock", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
     {"admin.audit", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
     {"admin.status", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    /* The caller's own notifications: any logged-in user; the store scopes rows by user id. */
+    {"notifications.list", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"notifications.read", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"notifications.read_all", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"notifications.prefs.get", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"notifications.prefs.set", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
 };
 const size_t api_n_policy = sizeof api_policy / sizeof api_policy[0];
 

@@ -3,6 +3,7 @@
 #include "api/h_accounts.h"
 #include "api/h_admin.h"
 #include "api/h_auth.h"
+#include "api/h_notifications.h"
 #include "api/http.h"
 #include "api/json_err.h"
 #include "api/router.h"
@@ -128,5 +129,22 @@ const struct api_route api_routes[] = {
      "{\"200\":{\"description\":\"version, uptime_s, inflight, store {backend, ok, latency_ms, "
      "migration_version, migrations_known}, vault {configured, current_key_id}, counts {users, "
      "active_admins, accounts, broker_connections}\"}}"},
+    /* Notifications (docs/api.md "Notifications"): the caller's own. */
+    {API_GET, "/api/v1/notifications", "notifications.list", h_notifications_list, NULL,
+     "the caller's notifications, newest first (?unread=1&cursor=&limit=)", "notifications",
+     "{\"200\":{\"description\":\"items: id, type, title, body, read, ts (ISO 8601), ts_ns; next_cursor\"}}"},
+    {API_POST, "/api/v1/notifications/{id}/read", "notifications.read", h_notifications_read, NULL,
+     "mark one of the caller's notifications read", "notifications",
+     "{\"200\":{\"description\":\"id, read\"},\"404\":{\"description\":\"not the caller's, or absent\"}}"},
+    {API_POST, "/api/v1/notifications/read-all", "notifications.read_all", h_notifications_read_all, NULL,
+     "mark every notification of the caller read", "notifications",
+     "{\"200\":{\"description\":\"marked: how many were unread\"}}"},
+    {API_GET, "/api/v1/notifications/preferences", "notifications.prefs.get", h_notifications_prefs_get, NULL,
+     "every notification type x channel with enabled (defaults filled in)", "notifications",
+     "{\"200\":{\"description\":\"items: type, channel, enabled, delivered, summary\"}}"},
+    {API_PUT, "/api/v1/notifications/preferences", "notifications.prefs.set", h_notifications_prefs_put,
+     h_notifications_prefs_body, "set some preferences (all or nothing)", "notifications",
+     "{\"200\":{\"description\":\"every preference, as GET answers\"},\"422\":{\"description\":"
+     "\"an unknown type or channel, named by its item\"}}"},
 };
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

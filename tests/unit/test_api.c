@@ -141,6 +141,20 @@ Test(api_tables, authorization_matrix_of_admin)
             cr_assert(strncmp(api_routes[i].pattern, "/api/v1/admin/", 14) == 0, "%s", api_routes[i].name);
 }
 
+/* Notifications: the caller's own, any logged-in role; anonymous 401. */
+Test(api_tables, authorization_matrix_of_notifications)
+{
+    static const struct matrix_row rows[] = {
+        /*                            NONE    OWNER   INVITED STRANGER VISIBLE */
+        {"notifications.list", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"notifications.read", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"notifications.read_all", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"notifications.prefs.get", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"notifications.prefs.set", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+    };
+    check_matrix(rows, sizeof rows / sizeof rows[0]);
+}
+
 /* The ownership resolution applies to every /api/v1/accounts/{id} route and to nothing else; an
  * anonymous caller gets NONE (401 from the policy), a logged-in one STRANGER without a store. */
 Test(api_tables, ownership_resolution_covers_account_routes)
