@@ -3,6 +3,7 @@
 #include "api/h_accounts.h"
 #include "api/h_admin.h"
 #include "api/h_auth.h"
+#include "api/h_brokers.h"
 #include "api/h_notifications.h"
 #include "api/http.h"
 #include "api/json_err.h"
@@ -146,5 +147,20 @@ const struct api_route api_routes[] = {
      h_notifications_prefs_body, "set some preferences (all or nothing)", "notifications",
      "{\"200\":{\"description\":\"every preference, as GET answers\"},\"422\":{\"description\":"
      "\"an unknown type or channel, named by its item\"}}"},
+    /* Broker connections (docs/api.md "Broker connections"): credentials sealed by the vault. */
+    {API_POST, "/api/v1/accounts/{id}/broker-connections", "accounts.brokers.create", h_brokers_create,
+     h_brokers_create_body, "store a broker login for the account, sealed (owner)", "accounts",
+     "{\"201\":{\"description\":\"id, account_id, broker, masked, key_id, created, created_ns: never the "
+     "credentials\"},\"403\":{\"description\":\"an invited user\"},\"404\":{\"description\":\"absent or "
+     "another tenant's account\"},\"422\":{\"description\":\"unknown broker or a bad credential field, named\"},"
+     "\"503\":{\"description\":\"vault_unavailable: no master key (ATP_MASTER_KEY)\"}}"},
+    {API_GET, "/api/v1/accounts/{id}/broker-connections", "accounts.brokers.list", h_brokers_list, NULL,
+     "the account's broker connections, masked (owner, admin; ?cursor=&limit=)", "accounts",
+     "{\"200\":{\"description\":\"items: id, account_id, broker, masked, key_id, created, created_ns; "
+     "next_cursor\"},\"403\":{\"description\":\"an invited user\"},\"404\":{\"description\":\"absent or "
+     "another tenant's account\"}}"},
+    {API_DELETE, "/api/v1/accounts/{id}/broker-connections/{conn_id}", "accounts.brokers.delete",
+     h_brokers_delete, NULL, "delete a broker connection and its sealed credentials (owner)", "accounts",
+     "{\"200\":{\"description\":\"deleted\"},\"404\":{\"description\":\"no such connection in this account\"}}"},
 };
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];
