@@ -9,6 +9,7 @@
 
 #include "api/http.h"
 #include "api/json_err.h"
+#include "api/notify.h"
 #include "auth/token.h"
 #include "core/alloc.h"
 #include "core/log.h"
@@ -341,6 +342,15 @@ void h_account_invitations_create(struct api_request *req, struct api_response *
     snprintf(resource, sizeof resource, "invitation:%lld", (long long)inv.id);
     audit(req, account_id, "invitation.create", resource, "ok",
           json_pack("{s:s, s:s}", "email", inv.email, "role", role));
+    struct store_user invitee;
+    struct store_account acct;
+    if (store_user_get_by_email(s, inv.email, &invitee, NULL) == ATP_OK &&
+        store_account_get(s, account_id, &acct, NULL) == ATP_OK) {
+        char title[STORE_TITLE_MAX];
+        snprintf(title, sizeof title, "Invitation to the account \"%.100s\" as %s", acct.name, role);
+        notify_user(s, invitee.id, NOTIFY_INVITATION_RECEIVED, title,
+                    "Accept or reject it under your invitations; it is valid for 7 days.");
+    }
     json_t *o = invitation_json(&inv, 0);
     if (o)
         json_object_set_new(o, "token", json_string(token));
@@ -545,6 +555,14 @@ static void answer_invitation(struct api_request *req, struct api_response *res,
         return;
     }
     audit(req, inv.account_id, action, resource, "ok", NULL);
+    struct store_user me;
+    struct store_account acct;
+    if (accept && store_user_get(s, req->user_id, &me, NULL) == ATP_OK &&
+        store_account_get(s, inv.account_id, &acct, NULL) == ATP_OK) {
+        char title[STORE_TITLE_MAX];
+        snprintf(title, sizeof title, "%.100s accepted your invitation to \"%.100s\"", me.email, acct.name);
+        notify_user(s, inv.created_by, NOTIFY_INVITATION_ACCEPTED, title, NULL);
+    }
     inv.status = accept ? STORE_INVITE_ACCEPTED : STORE_INVITE_REJECTED;
     res->json = invitation_json(&inv, 0);
 }

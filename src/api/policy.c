@@ -37,6 +37,25 @@ const struct api_policy_row api_policy[] = {
     {"invitations.mine", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"invitations.accept", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"invitations.reject", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    /* Administration: admins only, whatever the relation (these routes address no account). */
+    {"admin.users.list", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.users.get", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.users.update", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.users.unlock", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.audit", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.status", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    /* The caller's own notifications: any logged-in user; the store scopes rows by user id. */
+    {"notifications.list", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"notifications.read", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"notifications.read_all", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"notifications.prefs.get", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"notifications.prefs.set", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    /* Broker connections: the owner creates and deletes; owner and admin list (masked). An invited
+     * user (investor or trader grant) is 403, anyone else 404: see api/h_brokers.h for why
+     * investors do not see them at all, and why an admin lists but never writes others'. */
+    {"accounts.brokers.create", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"accounts.brokers.list", {API_DENY, API_DENY, API_OWNER, API_ALLOW}},
+    {"accounts.brokers.delete", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
 };
 const size_t api_n_policy = sizeof api_policy / sizeof api_policy[0];
 

@@ -1,7 +1,10 @@
 /* api/routes: the route table and the system handlers. Resource handlers live one file per
  * resource (api/h_<resource>.c) and add their rows here; see docs/api.md "Adding a route". */
 #include "api/h_accounts.h"
+#include "api/h_admin.h"
 #include "api/h_auth.h"
+#include "api/h_brokers.h"
+#include "api/h_notifications.h"
 #include "api/http.h"
 #include "api/json_err.h"
 #include "api/router.h"
@@ -102,5 +105,62 @@ const struct api_route api_routes[] = {
      "reject an invitation addressed to the caller's email", "invitations",
      "{\"200\":{\"description\":\"rejected\"},\"404\":{\"description\":\"not the caller's\"},"
      "\"409\":{\"description\":\"not pending\"},\"410\":{\"description\":\"expired\"}}"},
+    /* Administration (docs/api.md "Administration"): admins only. */
+    {API_GET, "/api/v1/admin/users", "admin.users.list", h_admin_users_list, NULL,
+     "every user, in id order (?cursor=&limit=)", "admin",
+     "{\"200\":{\"description\":\"items: id, email, name, role, status, failed_logins, locked, locked_until, "
+     "totp_enabled, created, created_ns, updated, updated_ns; next_cursor\"},\"422\":{\"description\":"
+     "\"bad cursor or limit\"}}"},
+    {API_GET, "/api/v1/admin/users/{id}", "admin.users.get", h_admin_users_get, NULL, "one user", "admin",
+     "{\"200\":{\"description\":\"the user\"},\"404\":{\"description\":\"no such user\"}}"},
+    {API_PATCH, "/api/v1/admin/users/{id}", "admin.users.update", h_admin_users_update, h_admin_user_update_body,
+     "change a user's role and/or status (audited)", "admin",
+     "{\"200\":{\"description\":\"the user\"},\"404\":{\"description\":\"no such user\"},\"409\":"
+     "{\"description\":\"an admin demoting or disabling itself, or the last active admin\"},\"422\":"
+     "{\"description\":\"unknown role or status\"}}"},
+    {API_POST, "/api/v1/admin/users/{id}/unlock", "admin.users.unlock", h_admin_users_unlock, NULL,
+     "clear a user's failed logins and lock (audited)", "admin",
+     "{\"200\":{\"description\":\"the user\"},\"404\":{\"description\":\"no such user\"}}"},
+    {API_GET, "/api/v1/admin/audit", "admin.audit", h_admin_audit, NULL,
+     "the audit log, newest first (?user_id=&account_id=&action=&from=&to=&cursor=&limit=)", "admin",
+     "{\"200\":{\"description\":\"items: id, ts (ISO 8601), ts_ns, user_id, account_id, action, resource, ip, "
+     "user_agent, result, details; next_cursor\"},\"422\":{\"description\":\"a malformed filter\"}}"},
+    {API_GET, "/api/v1/admin/status", "admin.status", h_admin_status, NULL,
+     "version, uptime, store backend and latency, migration version, counts, in-flight requests", "admin",
+     "{\"200\":{\"description\":\"version, uptime_s, inflight, store {backend, ok, latency_ms, "
+     "migration_version, migrations_known}, vault {configured, current_key_id}, counts {users, "
+     "active_admins, accounts, broker_connections}\"}}"},
+    /* Notifications (docs/api.md "Notifications"): the caller's own. */
+    {API_GET, "/api/v1/notifications", "notifications.list", h_notifications_list, NULL,
+     "the caller's notifications, newest first (?unread=1&cursor=&limit=)", "notifications",
+     "{\"200\":{\"description\":\"items: id, type, title, body, read, ts (ISO 8601), ts_ns; next_cursor\"}}"},
+    {API_POST, "/api/v1/notifications/{id}/read", "notifications.read", h_notifications_read, NULL,
+     "mark one of the caller's notifications read", "notifications",
+     "{\"200\":{\"description\":\"id, read\"},\"404\":{\"description\":\"not the caller's, or absent\"}}"},
+    {API_POST, "/api/v1/notifications/read-all", "notifications.read_all", h_notifications_read_all, NULL,
+     "mark every notification of the caller read", "notifications",
+     "{\"200\":{\"description\":\"marked: how many were unread\"}}"},
+    {API_GET, "/api/v1/notifications/preferences", "notifications.prefs.get", h_notifications_prefs_get, NULL,
+     "every notification type x channel with enabled (defaults filled in)", "notifications",
+     "{\"200\":{\"description\":\"items: type, channel, enabled, delivered, summary\"}}"},
+    {API_PUT, "/api/v1/notifications/preferences", "notifications.prefs.set", h_notifications_prefs_put,
+     h_notifications_prefs_body, "set some preferences (all or nothing)", "notifications",
+     "{\"200\":{\"description\":\"every preference, as GET answers\"},\"422\":{\"description\":"
+     "\"an unknown type or channel, named by its item\"}}"},
+    /* Broker connections (docs/api.md "Broker connections"): credentials sealed by the vault. */
+    {API_POST, "/api/v1/accounts/{id}/broker-connections", "accounts.brokers.create", h_brokers_create,
+     h_brokers_create_body, "store a broker login for the account, sealed (owner)", "accounts",
+     "{\"201\":{\"description\":\"id, account_id, broker, masked, key_id, created, created_ns: never the "
+     "credentials\"},\"403\":{\"description\":\"an invited user\"},\"404\":{\"description\":\"absent or "
+     "another tenant's account\"},\"422\":{\"description\":\"unknown broker or a bad credential field, named\"},"
+     "\"503\":{\"description\":\"vault_unavailable: no master key (ATP_MASTER_KEY)\"}}"},
+    {API_GET, "/api/v1/accounts/{id}/broker-connections", "accounts.brokers.list", h_brokers_list, NULL,
+     "the account's broker connections, masked (owner, admin; ?cursor=&limit=)", "accounts",
+     "{\"200\":{\"description\":\"items: id, account_id, broker, masked, key_id, created, created_ns; "
+     "next_cursor\"},\"403\":{\"description\":\"an invited user\"},\"404\":{\"description\":\"absent or "
+     "another tenant's account\"}}"},
+    {API_DELETE, "/api/v1/accounts/{id}/broker-connections/{conn_id}", "accounts.brokers.delete",
+     h_brokers_delete, NULL, "delete a broker connection and its sealed credentials (owner)", "accounts",
+     "{\"200\":{\"description\":\"deleted\"},\"404\":{\"description\":\"no such connection in this account\"}}"},
 };
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

@@ -73,10 +73,13 @@ static const struct cli_command commands[] = {
      "usage: atp migrate [--db URL]\n"
      "  URL: sqlite:PATH (default: $ATP_DB, else sqlite:var/atp.db, created on first use).\n",
      cmd_migrate},
-    {"user", "operator commands on users: add, list, set-role, unlock, disable",
+    {"user", "operator commands on users: add, list, set-role, unlock, disable, enable",
      "usage: atp user add --email E [--name N] [--role admin|trader|investor] [--db URL]\n"
      "       atp user list [--db URL]\n"
-     "       atp user set-role --email E --role R | unlock --email E | disable --email E\n"
+     "       atp user set-role --email E --role R | unlock --email E | disable --email E |\n"
+     "                enable --email E\n"
+     "  set-role, disable, enable and unlock are what the admin routes do (audited the same way);\n"
+     "  the last active admin cannot be demoted or disabled.\n"
      "  add: the password comes from $ATP_USER_PASSWORD (at least 10 characters), or one is\n"
      "  generated and printed once. New users are traders unless --role says otherwise.\n",
      cmd_user},
@@ -89,6 +92,16 @@ static const struct cli_command commands[] = {
      "  ATP_RATE_BURST, ATP_DRAIN_TIMEOUT_MS, ATP_LOG_LEVEL (info logs every request).\n"
      "  SIGTERM/SIGINT: requests in flight finish, then the process exits 0.\n",
      cmd_serve},
+    {"vault", "broker credential vault: re-seal under the newest master key, or check every blob",
+     "usage: atp vault rotate [--db URL]\n"
+     "       atp vault check [--db URL]\n"
+     "  Keys come from ATP_MASTER_KEY (or the file named by ATP_MASTER_KEY_FILE, mode 0600):\n"
+     "  \"ID:KEY,ID:KEY\", KEY 32 bytes as 64 hex digits or base64; the highest ID is current.\n"
+     "  rotate: re-seals every stored credential still under an older key with the current one,\n"
+     "  one transaction per connection; re-running it changes nothing more. Then drop the old key.\n"
+     "  check: opens every credential and prints counts (never a secret); exit 1 when one fails.\n"
+     "  docs/security.md \"Vault\".\n",
+     cmd_vault},
     {"bench", "benchmarks: md (candles + indicators), backtest (kernel); JSON figures",
      "usage: atp bench md [--instruments N] [--ticks N] [--seed N]\n"
      "       atp bench backtest [--bars N] [--ticks N] [--strategies N]\n"

@@ -77,5 +77,6 @@ int cmd_strategies(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_vault(int argc, char **argv);
 
 #endif

@@ -1,13 +1,13 @@
-/* atp user add|list|set-role|unlock|disable: operator commands on the platform's users, straight
- * on the store (the server does the same through its API). Every change is audited as done by
- * the operator (user 0) from the command line. */
+/* atp user add|list|set-role|unlock|disable|enable: operator commands on the platform's users, straight
+ * on the store. set-role, disable, enable and unlock run api/useradmin.c, the code of the admin
+ * routes. Every change is audited as done by the operator (user 0, ip "cli"). */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "app/cli.h"
 #include "app/dbopen.h"
+#include "api/useradmin.h"
 #include "auth/password.h"
 #include "auth/token.h"
 #include "core/names.h"
@@ -15,24 +15,6 @@
 #define MIN_PASSWORD 10
 
 static const char *const role_names[] = {"admin", "trader", "investor"};
-
-static void audit(struct store *s, const char *action, const char *email, const char *details)
-{
-    struct store_audit a = {0};
-    snprintf(a.action, sizeof a.action, "%s", action);
-    snprintf(a.resource, sizeof a.resource, "user:%s", email);
-    snprintf(a.ip, sizeof a.ip, "cli");
-    snprintf(a.user_agent, sizeof a.user_agent, "atp user");
-    snprintf(a.result, sizeof a.result, "ok");
-    snprintf(a.details, sizeof a.details, "%s", details ? details : "{}");
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    a.ts_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-    int64_t id;
-    struct atp_err err;
-    if (store_audit_append(s, &a, &id, &err) != ATP_OK)
-        fprintf(stderr, "atp user: audit failed: %s\n", err.msg);
-}
 
 static int find_user(struct store *s, const char *email, struct store_user *u)
 {
@@ -47,7 +29,7 @@ static int find_user(struct store *s, const char *email, struct store_user *u)
 int cmd_user(int argc, char **argv)
 {
     if (argc < 2)
-        return cli_fail("user", "which action? (add, list, set-role, unlock, disable)");
+        return cli_fail("user", "which action? (add, list, set-role, unlock, disable, enable)");
     const char *action = argv[1];
     static const struct option opts[] = {{"db", required_argument, 0, 'd'},
                                          {"email", required_argument, 0, 'e'},
@@ -110,7 +92,11 @@ int cmd_user(int argc, char **argv)
             rc = cli_fail_err("user", &err);
             goto out;
         }
-        audit(s, "user.add", email, NULL);
+        struct hutil_actor who = {0, "cli", "atp user", NULL};
+        char resource[48];
+        snprintf(resource, sizeof resource, "user:%lld", (long long)id);
+        hutil_audit(s, &who, 0, "user.add", resource, "ok",
+                    json_pack("{s:s, s:s}", "email", u.email, "role", role_names[u.role]));
         printf("user %lld %s (%s) created\n", (long long)id, email, role_names[u.role]);
         if (pw == generated)
             printf("password: %s   (shown once; change it after the first login)\n", generated);
@@ -130,35 +116,33 @@ int cmd_user(int argc, char **argv)
                        page[i].name);
             p.cursor = po.next_cursor;
         } while (po.next_cursor);
-    } else if (!strcmp(action, "set-role") || !strcmp(action, "unlock") || !strcmp(action, "disable")) {
+    } else if (!strcmp(action, "set-role") || !strcmp(action, "unlock") || !strcmp(action, "disable") ||
+               !strcmp(action, "enable")) {
         if ((rc = find_user(s, email, &u)) != CLI_EXIT_OK)
             goto out;
-        unsigned fields;
+        /* The same implementation as the admin routes (api/useradmin.c): same rules, same audit. */
+        struct hutil_actor who = {0, "cli", "atp user", NULL};
+        int urc;
         if (!strcmp(action, "set-role")) {
             if (role_id < 0) {
                 rc = cli_fail("user", "--role is required");
                 goto out;
             }
-            u.role = role_id;
-            fields = STORE_USER_F_ROLE;
+            urc = useradmin_update(s, &who, u.id, STORE_USER_F_ROLE, role_id, u.status, &u, &err);
         } else if (!strcmp(action, "unlock")) {
-            u.failed_logins = 0;
-            u.locked_until_ns = 0;
-            fields = STORE_USER_F_LOCKOUT;
+            urc = useradmin_unlock(s, &who, u.id, &u, &err);
         } else {
-            u.status = STORE_USER_DISABLED;
-            fields = STORE_USER_F_STATUS;
+            int status = !strcmp(action, "disable") ? STORE_USER_DISABLED : STORE_USER_ACTIVE;
+            urc = useradmin_update(s, &who, u.id, STORE_USER_F_STATUS, u.role, status, &u, &err);
         }
-        if (store_user_update(s, u.id, fields, &u, &err) != ATP_OK) {
+        if (urc != ATP_OK) {
             rc = cli_fail_err("user", &err);
             goto out;
         }
-        char action_name[32];
-        snprintf(action_name, sizeof action_name, "user.%s", action);
-        audit(s, action_name, email, NULL);
-        printf("user %s: %s done\n", email, action);
+        printf("user %s: %s done (%s, %s)\n", email, action, store_user_role_name(u.role),
+               store_user_status_name(u.status));
     } else {
-        rc = cli_fail("user", "unknown action '%s' (add, list, set-role, unlock, disable)", action);
+        rc = cli_fail("user", "unknown action '%s' (add, list, set-role, unlock, disable, enable)", action);
     }
 out:
     store_close(s);

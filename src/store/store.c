@@ -643,3 +643,70 @@ int store_pref_list(struct store *s, int64_t user_id, const struct store_page *p
     TRY(need_page(page, out, res, err));
     return s->ops->pref_list(s, user_id, page, out, res, err);
 }
+
+/* ---- administration additions (store.h) ---- */
+
+int store_ping(struct store *s, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    return s->ops->ping(s, err);
+}
+
+int store_stats_get(struct store *s, struct store_stats *out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(out, "out", err));
+    memset(out, 0, sizeof *out);
+    return s->ops->stats_get(s, out, err);
+}
+
+int store_user_admin_update(struct store *s, int64_t user_id, unsigned fields, const struct store_user *values,
+                            struct store_user *before, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    TRY(need_ptr(values, "values", err));
+    if (fields == 0 || (fields & ~(unsigned)(STORE_USER_F_ROLE | STORE_USER_F_STATUS)))
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "fields", "only role and status change here, got 0x%x",
+                           fields);
+    if (fields & STORE_USER_F_ROLE)
+        TRY(need_enum(values->role, store_user_role_name, "role", err));
+    if (fields & STORE_USER_F_STATUS)
+        TRY(need_enum(values->status, store_user_status_name, "status", err));
+    struct store_user ignored;
+    return s->ops->user_admin_update(s, user_id, fields, values, before ? before : &ignored, err);
+}
+
+int store_notif_mark_all_read(struct store *s, int64_t user_id, int *count_out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    int n = 0;
+    int rc = s->ops->notif_mark_all_read(s, user_id, &n, err);
+    if (count_out)
+        *count_out = n;
+    return rc;
+}
+
+int store_broker_list_all(struct store *s, const struct store_page *page, struct store_broker_conn *out,
+                          struct store_page_out *res, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_page(page, out, res, err));
+    return s->ops->broker_list_all(s, page, out, res, err);
+}
+
+int store_broker_secret_replace(struct store *s, int64_t account_id, int64_t conn_id, const char *expect_key_id,
+                                const char *key_id, const struct store_broker_secret *secret,
+                                struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_id(conn_id, "conn_id", err));
+    TRY(need_str(expect_key_id, STORE_KEY_ID_MAX, 1, "expect_key_id", err));
+    TRY(need_str(key_id, STORE_KEY_ID_MAX, 1, "key_id", err));
+    TRY(need_ptr(secret, "secret", err));
+    TRY(need_blob(secret->ciphertext_len, STORE_CIPHER_MAX, 1, "ciphertext", err));
+    TRY(need_blob(secret->nonce_len, STORE_NONCE_MAX, 1, "nonce", err));
+    return s->ops->broker_secret_replace(s, account_id, conn_id, expect_key_id, key_id, secret, err);
+}

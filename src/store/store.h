@@ -336,6 +336,50 @@ int store_pref_set(struct store *s, const struct store_notif_pref *p, struct atp
 int store_pref_list(struct store *s, int64_t user_id, const struct store_page *page,
                     struct store_notif_pref *out, struct store_page_out *res, struct atp_err *err);
 
+/* ---- administration, vault rotation, notification additions ----
+ * (Added with the admin routes, `atp vault rotate|check` and the notification routes.) */
+
+/* A cheap round trip to the database (SELECT 1): for the status route's latency figure. */
+int store_ping(struct store *s, struct atp_err *err);
+
+/* Row counts for the status route (one statement; a scan of each table, cheap at platform sizes). */
+struct store_stats {
+    int64_t users;               /* every user */
+    int64_t admins_active;       /* role admin and status active */
+    int64_t accounts;            /* trading accounts */
+    int64_t broker_connections;
+};
+int store_stats_get(struct store *s, struct store_stats *out, struct atp_err *err);
+
+/* Sets role and/or status (fields: STORE_USER_F_ROLE | STORE_USER_F_STATUS only, else ATP_EINVAL
+ * "fields") of user_id from values, in one transaction that refuses to leave the platform
+ * without an active admin: when user_id is an active admin and the change makes it not one, and
+ * no other active admin exists, nothing changes and the answer is ATP_ESTATE (field "role" or
+ * "status", whichever the change touches; "role" when both). Concurrent calls are serialised
+ * (SQLite: BEGIN IMMEDIATE; PostgreSQL: the active admins' rows are locked FOR UPDATE), so two
+ * admins demoting each other cannot both succeed. *before (optional) gets the row as it was.
+ * ATP_ENOTFOUND (field "user_id") when absent. */
+int store_user_admin_update(struct store *s, int64_t user_id, unsigned fields, const struct store_user *values,
+                            struct store_user *before, struct atp_err *err);
+
+/* Marks every unread notification of user_id read; *count_out (optional) gets how many. */
+int store_notif_mark_all_read(struct store *s, int64_t user_id, int *count_out, struct atp_err *err);
+
+/* Every broker connection of every account, without secrets, in id order: for the vault's
+ * rotation and check, which run as the operator, never for a request. */
+int store_broker_list_all(struct store *s, const struct store_page *page, struct store_broker_conn *out,
+                          struct store_page_out *res, struct atp_err *err);
+
+/* Replaces the sealed blob and key id of conn_id of account_id, only while its key id is still
+ * expect_key_id (compare-and-set: a re-run or a concurrent rotation never re-seals twice).
+ * ATP_ENOTFOUND (field "conn_id") when absent; ATP_ESTATE (field "key_id") when the stored key
+ * id is no longer expect_key_id. */
+int store_broker_secret_replace(struct store *s, int64_t account_id, int64_t conn_id, const char *expect_key_id,
+                                const char *key_id, const struct store_broker_secret *secret,
+                                struct atp_err *err);
+
+/* ---- end of the administration additions ---- */
+
 /* ---- lifecycle and migrations ---- */
 
 /* Opens the store named by url (see the top of this file). *out is owned by the caller

@@ -92,6 +92,18 @@ struct store_ops {
     int (*pref_set)(struct store *s, const struct store_notif_pref *p, struct atp_err *err);
     int (*pref_list)(struct store *s, int64_t user_id, const struct store_page *p,
                      struct store_notif_pref *out, struct store_page_out *res, struct atp_err *err);
+
+    /* administration additions (store.h) */
+    int (*ping)(struct store *s, struct atp_err *err);
+    int (*stats_get)(struct store *s, struct store_stats *out, struct atp_err *err);
+    int (*user_admin_update)(struct store *s, int64_t user_id, unsigned fields, const struct store_user *v,
+                             struct store_user *before, struct atp_err *err);
+    int (*notif_mark_all_read)(struct store *s, int64_t user_id, int *count, struct atp_err *err);
+    int (*broker_list_all)(struct store *s, const struct store_page *p, struct store_broker_conn *out,
+                           struct store_page_out *res, struct atp_err *err);
+    int (*broker_secret_replace)(struct store *s, int64_t account_id, int64_t id, const char *expect_key_id,
+                                 const char *key_id, const struct store_broker_secret *sec,
+                                 struct atp_err *err);
 };
 
 struct store {

@@ -1115,3 +1115,169 @@ void store_suite_metacharacters_verbatim(const struct store_suite_env *env)
     cr_assert_eq(res.count, 3);
     end(&c);
 }
+
+/* ---- administration additions ---- */
+
+void store_suite_admin_ping_and_stats(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    OK(store_ping(c.s, &err));
+    struct store_stats st;
+    OK(store_stats_get(c.s, &st, &err));
+    cr_assert_eq(st.users + st.admins_active + st.accounts + st.broker_connections, 0);
+    int64_t a = add_user(&c, "a@example.com", STORE_ROLE_ADMIN);
+    int64_t t = add_user(&c, "t@example.com", STORE_ROLE_TRADER);
+    add_user(&c, "a2@example.com", STORE_ROLE_ADMIN);
+    add_account(&c, t, "T1");
+    add_account(&c, a, "A1");
+    struct store_user v = {.status = STORE_USER_DISABLED};
+    OK(store_user_update(c.s, a, STORE_USER_F_STATUS, &v, &err));
+    OK(store_stats_get(c.s, &st, &err));
+    cr_assert_eq(st.users, 3);
+    cr_assert_eq(st.admins_active, 1, "a disabled admin does not count");
+    cr_assert_eq(st.accounts, 2);
+    cr_assert_eq(st.broker_connections, 0);
+    FAILS(store_stats_get(c.s, NULL, &err), ATP_EINVAL, "out");
+    end(&c);
+}
+
+void store_suite_admin_update_keeps_an_admin(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t a1 = add_user(&c, "a1@example.com", STORE_ROLE_ADMIN);
+    int64_t a2 = add_user(&c, "a2@example.com", STORE_ROLE_ADMIN);
+    int64_t t = add_user(&c, "t@example.com", STORE_ROLE_TRADER);
+    struct store_user v = {.role = STORE_ROLE_TRADER, .status = STORE_USER_DISABLED}, before, got;
+
+    /* Two admins: one may go; then the other is the last and stays, by role or by status. */
+    OK(store_user_admin_update(c.s, a1, STORE_USER_F_ROLE, &v, &before, &err));
+    cr_assert_eq(before.role, STORE_ROLE_ADMIN, "before is the old row");
+    cr_assert_str_eq(before.email, "a1@example.com");
+    OK(store_user_get(c.s, a1, &got, &err));
+    cr_assert_eq(got.role, STORE_ROLE_TRADER);
+    FAILS(store_user_admin_update(c.s, a2, STORE_USER_F_ROLE, &v, NULL, &err), ATP_ESTATE, "role");
+    FAILS(store_user_admin_update(c.s, a2, STORE_USER_F_STATUS, &v, NULL, &err), ATP_ESTATE, "status");
+    FAILS(store_user_admin_update(c.s, a2, STORE_USER_F_ROLE | STORE_USER_F_STATUS, &v, NULL, &err), ATP_ESTATE,
+          "role");
+    OK(store_user_get(c.s, a2, &got, &err));
+    cr_assert_eq(got.role, STORE_ROLE_ADMIN, "nothing changed");
+    cr_assert_eq(got.status, STORE_USER_ACTIVE);
+
+    /* Others change freely; a disabled admin is not an active one. */
+    OK(store_user_admin_update(c.s, t, STORE_USER_F_STATUS, &v, &before, &err));
+    cr_assert_eq(before.status, STORE_USER_ACTIVE);
+    v.role = STORE_ROLE_ADMIN;
+    OK(store_user_admin_update(c.s, t, STORE_USER_F_ROLE, &v, NULL, &err)); /* a disabled admin */
+    FAILS(store_user_admin_update(c.s, a2, STORE_USER_F_STATUS, &v, NULL, &err), ATP_ESTATE, "status");
+    v.status = STORE_USER_ACTIVE;
+    OK(store_user_admin_update(c.s, t, STORE_USER_F_STATUS, &v, NULL, &err));
+    v.status = STORE_USER_DISABLED;
+    OK(store_user_admin_update(c.s, a2, STORE_USER_F_STATUS, &v, NULL, &err)); /* t is an admin now */
+
+    FAILS(store_user_admin_update(c.s, t + 50, STORE_USER_F_ROLE, &v, NULL, &err), ATP_ENOTFOUND, "user_id");
+    FAILS(store_user_admin_update(c.s, t, STORE_USER_F_PASSWORD, &v, NULL, &err), ATP_EINVAL, "fields");
+    FAILS(store_user_admin_update(c.s, t, 0, &v, NULL, &err), ATP_EINVAL, "fields");
+    v.role = 7;
+    FAILS(store_user_admin_update(c.s, t, STORE_USER_F_ROLE, &v, NULL, &err), ATP_EINVAL, "role");
+    end(&c);
+}
+
+void store_suite_admin_notif_mark_all_read(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t u1 = add_user(&c, "n1@example.com", STORE_ROLE_TRADER);
+    int64_t u2 = add_user(&c, "n2@example.com", STORE_ROLE_TRADER);
+    static struct store_notification n;
+    memset(&n, 0, sizeof n);
+    snprintf(n.type, sizeof n.type, "system");
+    snprintf(n.title, sizeof n.title, "hello");
+    n.ts_ns = T0;
+    int64_t id = 0, first = 0;
+    for (int i = 0; i < 4; i++) {
+        n.user_id = i < 3 ? u1 : u2;
+        OK(store_notif_create(c.s, &n, &id, &err));
+        if (i == 0)
+            first = id;
+    }
+    OK(store_notif_mark_read(c.s, u1, first, &err));
+    int count = -1;
+    OK(store_notif_mark_all_read(c.s, u1, &count, &err));
+    cr_assert_eq(count, 2, "only the unread ones");
+    OK(store_notif_mark_all_read(c.s, u1, &count, &err));
+    cr_assert_eq(count, 0, "idempotent");
+    static struct store_notification out[4];
+    struct store_page_out res;
+    OK(store_notif_list(c.s, u1, 1, &(struct store_page){0, 4}, out, &res, &err));
+    cr_assert_eq(res.count, 0);
+    OK(store_notif_list(c.s, u2, 1, &(struct store_page){0, 4}, out, &res, &err));
+    cr_assert_eq(res.count, 1, "another user's stay unread");
+    FAILS(store_notif_mark_all_read(c.s, 0, &count, &err), ATP_EINVAL, "user_id");
+    end(&c);
+}
+
+void store_suite_admin_broker_rotation(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t owner = add_user(&c, "owner@example.com", STORE_ROLE_TRADER);
+    int64_t acc = add_account(&c, owner, "A"), acc2 = add_account(&c, owner, "B");
+    struct store_broker_conn conn = {.account_id = acc};
+    snprintf(conn.broker, sizeof conn.broker, "kite");
+    snprintf(conn.key_id, sizeof conn.key_id, "1");
+    static struct store_broker_secret sec, got;
+    memset(&sec, 0, sizeof sec);
+    memset(sec.ciphertext, 0xA5, 100);
+    sec.ciphertext_len = 100;
+    memset(sec.nonce, 0x5A, 24);
+    sec.nonce_len = 24;
+    int64_t ids[3];
+    for (int i = 0; i < 3; i++) {
+        conn.account_id = i == 2 ? acc2 : acc;
+        OK(store_broker_create(c.s, &conn, &sec, &ids[i], &err));
+    }
+    /* Every account's connections, paged. */
+    struct store_broker_conn out[2];
+    struct store_page_out res;
+    OK(store_broker_list_all(c.s, &(struct store_page){0, 2}, out, &res, &err));
+    cr_assert_eq(res.count, 2);
+    cr_assert_eq(out[0].id, ids[0]);
+    cr_assert_eq(out[1].id, ids[1]);
+    cr_assert_eq(res.next_cursor, ids[1]);
+    OK(store_broker_list_all(c.s, &(struct store_page){res.next_cursor, 2}, out, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(out[0].id, ids[2]);
+    cr_assert_eq(out[0].account_id, acc2);
+    cr_assert_eq(res.next_cursor, 0);
+
+    /* Compare-and-set on the key id. */
+    static struct store_broker_secret next;
+    memset(&next, 0, sizeof next);
+    memset(next.ciphertext, 0x3C, 120);
+    next.ciphertext_len = 120;
+    memset(next.nonce, 0xC3, 24);
+    next.nonce_len = 24;
+    OK(store_broker_secret_replace(c.s, acc, ids[0], "1", "2", &next, &err));
+    struct store_broker_conn meta;
+    OK(store_broker_secret_get(c.s, acc, ids[0], &meta, &got, &err));
+    cr_assert_str_eq(meta.key_id, "2");
+    cr_assert_eq(got.ciphertext_len, 120);
+    cr_assert_arr_eq(got.ciphertext, next.ciphertext, 120);
+    cr_assert_arr_eq(got.nonce, next.nonce, 24);
+    FAILS(store_broker_secret_replace(c.s, acc, ids[0], "1", "2", &next, &err), ATP_ESTATE, "key_id");
+    FAILS(store_broker_secret_replace(c.s, acc2, ids[0], "2", "3", &next, &err), ATP_ENOTFOUND, "conn_id");
+    FAILS(store_broker_secret_replace(c.s, acc, ids[2], "1", "2", &next, &err), ATP_ENOTFOUND, "conn_id");
+    FAILS(store_broker_secret_replace(c.s, acc, ids[1], "", "2", &next, &err), ATP_EINVAL, "expect_key_id");
+    next.nonce_len = 0;
+    FAILS(store_broker_secret_replace(c.s, acc, ids[1], "1", "2", &next, &err), ATP_EINVAL, "nonce");
+    OK(store_broker_secret_get(c.s, acc, ids[1], &meta, &got, &err));
+    cr_assert_str_eq(meta.key_id, "1", "the others untouched");
+    cr_assert_arr_eq(got.ciphertext, sec.ciphertext, 100);
+    end(&c);
+}

@@ -30,7 +30,11 @@ struct store_suite_env {
     X(broker_connections)                                                                          \
     X(audit)                                                                                       \
     X(notifications_and_prefs)                                                                     \
-    X(metacharacters_verbatim)
+    X(metacharacters_verbatim)                                                                     \
+    X(admin_ping_and_stats)                                                                        \
+    X(admin_update_keeps_an_admin)                                                                 \
+    X(admin_notif_mark_all_read)                                                                   \
+    X(admin_broker_rotation)
 
 #define STORE_SUITE_DECLARE(name) void store_suite_##name(const struct store_suite_env *env);
 STORE_SUITE_CASES(STORE_SUITE_DECLARE)

@@ -84,6 +84,9 @@ Test(api_tables, authorization_matrix_of_accounts)
         {"accounts.invitations.revoke", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
         {"accounts.access.list", {"UFFA", "UFAA", "UFFA", "UHHA", "UFFA"}},
         {"accounts.access.revoke", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"accounts.brokers.create", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"accounts.brokers.list", {"UFFA", "UFAA", "UFFA", "UHHA", "UFFA"}},
+        {"accounts.brokers.delete", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
         {"invitations.mine", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
         {"invitations.accept", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
         {"invitations.reject", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
@@ -101,6 +104,58 @@ Test(api_tables, authorization_matrix_of_accounts)
                              rows[i].route, api_role_name((enum api_role)role), r, got, rows[i].want[r][role]);
             }
     }
+}
+
+/* Checks rows (route x role x relation, as in the accounts matrix) against api_policy_decide. */
+static void check_matrix(const struct matrix_row *rows, size_t n)
+{
+    static const enum api_relation rels[] = {API_REL_NONE, API_REL_OWNER, API_REL_INVITED, API_REL_STRANGER,
+                                             API_REL_VISIBLE};
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_not_null(api_policy_find(rows[i].route), "%s has a policy row", rows[i].route);
+        for (size_t r = 0; r < 5; r++)
+            for (int role = 0; role < API_N_ROLES; role++) {
+                enum api_decision d = api_policy_decide(rows[i].route, (enum api_role)role, rels[r]);
+                char got = d == API_POLICY_ALLOW ? 'A' : d == API_POLICY_UNAUTHENTICATED ? 'U'
+                           : d == API_POLICY_FORBIDDEN ? 'F' : 'H';
+                cr_assert_eq(got, rows[i].want[r][role], "%s as %s, relation %zu: got %c want %c",
+                             rows[i].route, api_role_name((enum api_role)role), r, got, rows[i].want[r][role]);
+            }
+    }
+}
+
+/* Administration: admins only; a trader or investor gets 403, anonymous 401. These routes address
+ * no account, so the server hands them NONE; the other relations are listed for totality. */
+Test(api_tables, authorization_matrix_of_admin)
+{
+    static const struct matrix_row rows[] = {
+        /*                       NONE    OWNER   INVITED STRANGER VISIBLE */
+        {"admin.users.list", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.users.get", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.users.update", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.users.unlock", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.audit", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.status", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+    };
+    check_matrix(rows, sizeof rows / sizeof rows[0]);
+    /* And the server resolves no ownership for them. */
+    for (size_t i = 0; i < api_n_routes; i++)
+        if (!strncmp(api_routes[i].name, "admin.", 6))
+            cr_assert(strncmp(api_routes[i].pattern, "/api/v1/admin/", 14) == 0, "%s", api_routes[i].name);
+}
+
+/* Notifications: the caller's own, any logged-in role; anonymous 401. */
+Test(api_tables, authorization_matrix_of_notifications)
+{
+    static const struct matrix_row rows[] = {
+        /*                            NONE    OWNER   INVITED STRANGER VISIBLE */
+        {"notifications.list", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"notifications.read", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"notifications.read_all", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"notifications.prefs.get", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"notifications.prefs.set", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+    };
+    check_matrix(rows, sizeof rows / sizeof rows[0]);
 }
 
 /* The ownership resolution applies to every /api/v1/accounts/{id} route and to nothing else; an

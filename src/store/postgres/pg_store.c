@@ -1350,6 +1350,175 @@ static int pg_pref_list(struct store *s, int64_t user_id, const struct store_pag
     return get_list(pq(s), ST_PREF_LIST, &p, pg, read_pref, key_pref, out, sizeof *out, res, err);
 }
 
+/* ---- administration additions (store.h) ----
+ * Rare operations (status, user administration, vault rotation): sent as unnamed statements
+ * (PQexecParams), not prepared and cached, so this block stands alone. */
+
+/* Runs sql with p; results in binary format like run(). *out (optional) as in run(). */
+static int run_text(struct pg_store *q, const char *sql, const struct params *p, const char *field,
+                    PGresult **out, int *changed, struct atp_err *err)
+{
+    PGresult *r = PQexecParams(q->conn, sql, p ? p->n : 0, NULL, p ? p->val : NULL, p ? p->len : NULL,
+                               p ? p->fmt : NULL, 1);
+    ExecStatusType rs = PQresultStatus(r);
+    if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
+        int status = db_fail(q, r, field, err);
+        PQclear(r);
+        return status;
+    }
+    if (changed) {
+        const char *n = PQcmdTuples(r);
+        *changed = n && *n ? (int)strtol(n, NULL, 10) : 0;
+    }
+    if (out)
+        *out = r;
+    else
+        PQclear(r);
+    return ATP_OK;
+}
+
+/* The first row's integer columns into v[0..ncol), or ATP_ENOTFOUND. */
+static int one_row_i64(struct pg_store *q, const char *sql, const struct params *p, int64_t *v, int ncol,
+                       struct atp_err *err)
+{
+    PGresult *r = NULL;
+    TRY(run_text(q, sql, p, NULL, &r, NULL, err));
+    int status = ATP_OK;
+    if (PQntuples(r) < 1 || PQnfields(r) < ncol)
+        status = atp_err_set(err, ATP_ENOTFOUND, NULL, 0, NULL, "not found");
+    for (int i = 0; status == ATP_OK && i < ncol; i++)
+        v[i] = col_i64(r, 0, i);
+    PQclear(r);
+    return status;
+}
+
+static int pg_ping(struct store *s, struct atp_err *err)
+{
+    int64_t one = 0;
+    return one_row_i64(pq(s), "SELECT 1::bigint", NULL, &one, 1, err);
+}
+
+static int pg_stats_get(struct store *s, struct store_stats *out, struct atp_err *err)
+{
+    int64_t v[4] = {0};
+    TRY(one_row_i64(pq(s),
+                    "SELECT (SELECT count(*) FROM users), "
+                    "(SELECT count(*) FROM users WHERE role = 'admin' AND status = 'active'), "
+                    "(SELECT count(*) FROM trading_accounts), (SELECT count(*) FROM broker_connections)",
+                    NULL, v, 4, err));
+    out->users = v[0];
+    out->admins_active = v[1];
+    out->accounts = v[2];
+    out->broker_connections = v[3];
+    return ATP_OK;
+}
+
+static int pg_user_admin_update(struct store *s, int64_t user_id, unsigned fields, const struct store_user *v,
+                                struct store_user *before, struct atp_err *err)
+{
+    struct pg_store *q = pq(s);
+    TRY(tx_begin(q, err));
+    /* Lock every active admin's row first: a concurrent demotion waits here, then sees this one's
+     * outcome (READ COMMITTED re-reads each statement), so the last admin cannot go twice. */
+    int status = run_text(q, "SELECT id FROM users WHERE role = 'admin' AND status = 'active' FOR UPDATE", NULL,
+                          NULL, NULL, NULL, err);
+    if (status == ATP_OK)
+        status = pg_user_get(s, user_id, before, err);
+    if (status == ATP_OK) {
+        int role = fields & STORE_USER_F_ROLE ? v->role : before->role;
+        int st_after = fields & STORE_USER_F_STATUS ? v->status : before->status;
+        int was_admin = before->role == STORE_ROLE_ADMIN && before->status == STORE_USER_ACTIVE;
+        int is_admin = role == STORE_ROLE_ADMIN && st_after == STORE_USER_ACTIVE;
+        int64_t others = 1;
+        if (was_admin && !is_admin) {
+            struct params p = {0};
+            p_i64(&p, user_id);
+            status = one_row_i64(q,
+                                 "SELECT count(*) FROM users WHERE role = 'admin' AND status = 'active' "
+                                 "AND id <> $1::bigint",
+                                 &p, &others, 1, err);
+        }
+        if (status == ATP_OK && others == 0)
+            status = atp_err_set(err, ATP_ESTATE, NULL, 0, fields & STORE_USER_F_ROLE ? "role" : "status",
+                                 "user %lld is the last active admin", (long long)user_id);
+    }
+    if (status == ATP_OK)
+        status = pg_user_update(s, user_id, fields, v, err);
+    return tx_end(q, status, err);
+}
+
+static int pg_notif_mark_all_read(struct store *s, int64_t user_id, int *count, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, user_id);
+    return run_text(pq(s), "UPDATE notifications SET read = 1 WHERE user_id = $1::bigint AND read = 0", &p, NULL,
+                    NULL, count, err);
+}
+
+static int pg_broker_list_all(struct store *s, const struct store_page *pg, struct store_broker_conn *out,
+                              struct store_page_out *res, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, pg->cursor);
+    p_i64(&p, (int64_t)pg->limit + 1);
+    res->count = 0;
+    res->next_cursor = 0;
+    PGresult *r = NULL;
+    TRY(run_text(pq(s),
+                 "SELECT " STORE_BROKER_COLS " FROM broker_connections WHERE id > $1::bigint ORDER BY id "
+                 "LIMIT $2::bigint",
+                 &p, NULL, &r, NULL, err));
+    int status = ATP_OK;
+    for (int i = 0; i < PQntuples(r) && status == ATP_OK; i++) {
+        if (res->count == pg->limit) {
+            res->next_cursor = out[res->count - 1].id;
+            break;
+        }
+        memset(&out[res->count], 0, sizeof out[0]);
+        status = read_broker(r, i, &out[res->count], err);
+        if (status == ATP_OK)
+            res->count++;
+    }
+    PQclear(r);
+    if (status != ATP_OK) {
+        res->count = 0;
+        res->next_cursor = 0;
+    }
+    return status;
+}
+
+static int pg_broker_secret_replace(struct store *s, int64_t account_id, int64_t id, const char *expect_key_id,
+                                    const char *key_id, const struct store_broker_secret *sec,
+                                    struct atp_err *err)
+{
+    struct pg_store *q = pq(s);
+    struct params p = {0};
+    p_text(&p, key_id);
+    p_blob(&p, sec->ciphertext, sec->ciphertext_len);
+    p_blob(&p, sec->nonce, sec->nonce_len);
+    p_i64(&p, id);
+    p_i64(&p, account_id);
+    p_text(&p, expect_key_id);
+    int changed = 0;
+    /* One statement: atomic on its own (the compare and the set are the same UPDATE). */
+    TRY(run_text(q,
+                 "UPDATE broker_connections SET key_id = $1::text, ciphertext = $2::bytea, nonce = $3::bytea "
+                 "WHERE id = $4::bigint AND account_id = $5::bigint AND key_id = $6::text",
+                 &p, NULL, NULL, &changed, err));
+    if (changed)
+        return ATP_OK;
+    struct params k = {0};
+    p_i64(&k, id);
+    p_i64(&k, account_id);
+    int64_t n = 0;
+    TRY(one_row_i64(q, "SELECT count(*) FROM broker_connections WHERE id = $1::bigint AND account_id = $2::bigint",
+                    &k, &n, 1, err));
+    return n ? atp_err_set(err, ATP_ESTATE, NULL, 0, "key_id", "no longer sealed under key %s", expect_key_id)
+             : atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "conn_id", "not found in this account");
+}
+
+/* ---- end of the administration additions ---- */
+
 static const struct store_ops pg_ops = {
     .name = "postgres",
     .close = pg_close,
@@ -1392,4 +1561,11 @@ static const struct store_ops pg_ops = {
     .notif_mark_read = pg_notif_mark_read,
     .pref_set = pg_pref_set,
     .pref_list = pg_pref_list,
+    /* administration additions */
+    .ping = pg_ping,
+    .stats_get = pg_stats_get,
+    .user_admin_update = pg_user_admin_update,
+    .notif_mark_all_read = pg_notif_mark_all_read,
+    .broker_list_all = pg_broker_list_all,
+    .broker_secret_replace = pg_broker_secret_replace,
 };

@@ -1332,6 +1332,158 @@ static int sq_pref_list(struct store *s, int64_t user_id, const struct store_pag
     return get_list(q, st, 3, p, read_pref, key_pref, out, sizeof *out, res, err);
 }
 
+/* ---- administration additions (store.h) ----
+ * Rare operations (status, user administration, vault rotation): their statements are prepared
+ * per call and finalized, not cached, so this block stands alone. */
+
+/* Prepares sql into *out (finalize it). */
+static int adhoc(struct sqlite_store *q, const char *sql, sqlite3_stmt **out, struct atp_err *err)
+{
+    *out = NULL;
+    int rc = sqlite3_prepare_v2(q->db, sql, -1, out, NULL);
+    return rc == SQLITE_OK ? ATP_OK : db_fail(q, rc, NULL, err);
+}
+
+static int read_i64_row(sqlite3_stmt *st, void *row, struct atp_err *err)
+{
+    (void)err;
+    int64_t *v = row;
+    for (int i = 0; i < sqlite3_column_count(st); i++)
+        v[i] = sqlite3_column_int64(st, i);
+    return ATP_OK;
+}
+
+static int sq_ping(struct store *s, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q, "SELECT 1", &st, err));
+    int64_t one = 0;
+    int rc = get_one(q, st, read_i64_row, &one, NULL, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_stats_get(struct store *s, struct store_stats *out, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q,
+              "SELECT (SELECT count(*) FROM users), "
+              "(SELECT count(*) FROM users WHERE role = 'admin' AND status = 'active'), "
+              "(SELECT count(*) FROM trading_accounts), (SELECT count(*) FROM broker_connections)",
+              &st, err));
+    int64_t v[4] = {0};
+    int rc = get_one(q, st, read_i64_row, v, NULL, err);
+    sqlite3_finalize(st);
+    out->users = v[0];
+    out->admins_active = v[1];
+    out->accounts = v[2];
+    out->broker_connections = v[3];
+    return rc;
+}
+
+/* Active admins other than user_id. */
+static int other_active_admins(struct sqlite_store *q, int64_t user_id, int64_t *n, struct atp_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q, "SELECT count(*) FROM users WHERE role = 'admin' AND status = 'active' AND id <> ?1", &st,
+              err));
+    sqlite3_bind_int64(st, 1, user_id);
+    int rc = get_one(q, st, read_i64_row, n, NULL, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_user_admin_update(struct store *s, int64_t user_id, unsigned fields, const struct store_user *v,
+                                struct store_user *before, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    TRY(tx_begin(q, err)); /* IMMEDIATE: the write lock is held from the first read */
+    int status = sq_user_get(s, user_id, before, err);
+    if (status == ATP_OK) {
+        int role = fields & STORE_USER_F_ROLE ? v->role : before->role;
+        int st_after = fields & STORE_USER_F_STATUS ? v->status : before->status;
+        int was_admin = before->role == STORE_ROLE_ADMIN && before->status == STORE_USER_ACTIVE;
+        int is_admin = role == STORE_ROLE_ADMIN && st_after == STORE_USER_ACTIVE;
+        int64_t others = 1;
+        if (was_admin && !is_admin)
+            status = other_active_admins(q, user_id, &others, err);
+        if (status == ATP_OK && others == 0)
+            status = atp_err_set(err, ATP_ESTATE, NULL, 0, fields & STORE_USER_F_ROLE ? "role" : "status",
+                                 "user %lld is the last active admin", (long long)user_id);
+    }
+    if (status == ATP_OK)
+        status = sq_user_update(s, user_id, fields, v, err);
+    return tx_end(q, status, err);
+}
+
+static int sq_notif_mark_all_read(struct store *s, int64_t user_id, int *count, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q, "UPDATE notifications SET read = 1 WHERE user_id = ?1 AND read = 0", &st, err));
+    sqlite3_bind_int64(st, 1, user_id);
+    int rc = exec_done(q, st, NULL, err);
+    sqlite3_finalize(st);
+    *count = rc == ATP_OK ? changes(q) : 0;
+    return rc;
+}
+
+static int sq_broker_list_all(struct store *s, const struct store_page *p, struct store_broker_conn *out,
+                              struct store_page_out *res, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q, "SELECT " STORE_BROKER_COLS " FROM broker_connections WHERE id > ?1 ORDER BY id LIMIT ?2",
+              &st, err));
+    sqlite3_bind_int64(st, 1, p->cursor);
+    int rc = get_list(q, st, 2, p, read_broker, key_broker, out, sizeof *out, res, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_broker_secret_replace(struct store *s, int64_t account_id, int64_t id, const char *expect_key_id,
+                                    const char *key_id, const struct store_broker_secret *sec,
+                                    struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(tx_begin(q, err));
+    int status = adhoc(q,
+                       "UPDATE broker_connections SET key_id = ?1, ciphertext = ?2, nonce = ?3 "
+                       "WHERE id = ?4 AND account_id = ?5 AND key_id = ?6",
+                       &st, err);
+    if (status == ATP_OK) {
+        bind_text(st, 1, key_id);
+        sqlite3_bind_blob(st, 2, sec->ciphertext, (int)sec->ciphertext_len, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 3, sec->nonce, (int)sec->nonce_len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, id);
+        sqlite3_bind_int64(st, 5, account_id);
+        bind_text(st, 6, expect_key_id);
+        status = exec_done(q, st, NULL, err);
+        sqlite3_finalize(st);
+    }
+    if (status == ATP_OK && changes(q) == 0) {
+        /* Tell "gone" from "someone re-sealed it already". */
+        status = adhoc(q, "SELECT count(*) FROM broker_connections WHERE id = ?1 AND account_id = ?2", &st, err);
+        if (status == ATP_OK) {
+            int64_t n = 0;
+            sqlite3_bind_int64(st, 1, id);
+            sqlite3_bind_int64(st, 2, account_id);
+            status = get_one(q, st, read_i64_row, &n, NULL, err);
+            sqlite3_finalize(st);
+            if (status == ATP_OK)
+                status = n ? atp_err_set(err, ATP_ESTATE, NULL, 0, "key_id",
+                                         "no longer sealed under key %s", expect_key_id)
+                           : atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "conn_id", "not found in this account");
+        }
+    }
+    return tx_end(q, status, err);
+}
+
+/* ---- end of the administration additions ---- */
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1374,4 +1526,11 @@ static const struct store_ops sqlite_ops = {
     .notif_mark_read = sq_notif_mark_read,
     .pref_set = sq_pref_set,
     .pref_list = sq_pref_list,
+    /* administration additions */
+    .ping = sq_ping,
+    .stats_get = sq_stats_get,
+    .user_admin_update = sq_user_admin_update,
+    .notif_mark_all_read = sq_notif_mark_all_read,
+    .broker_list_all = sq_broker_list_all,
+    .broker_secret_replace = sq_broker_secret_replace,
 };
