@@ -136,9 +136,10 @@ def atp_cli(atp, *args, env=None):
 class World:
     """The six actors and their fixtures on one server:
     admin (ATP_ADMIN_EMAIL), owner (registered through the API; owns account A, with a pending
-    invitation to an outsider and an accepted investor grant), other_trader (registered; owns B),
-    invited_investor and uninvited_investor (created with `atp user add --role investor`), and
-    anonymous (no token)."""
+    invitation to an outsider, an accepted investor grant, a broker connection, and the
+    notification of that acceptance), other_trader (registered; owns B), invited_investor and
+    uninvited_investor (created with `atp user add --role investor`), and anonymous (no token).
+    The server needs a master key (ATP_MASTER_KEY) for the broker connection."""
 
     def __init__(self, api, atp, db, label, admin_email):
         self.api, self.atp, self.db, self.label = api, atp, db, label
@@ -162,6 +163,8 @@ class World:
         self.account_b = self.create_account("other_trader", "B")
         self.grant_investor()
         self.pending_invitation = self.invite(f"outsider-{label}-{uniq()}@example.com")
+        self.broker_conn = self.create_broker_conn()
+        self.owner_notification = self.fresh_owner_notification()
 
     def as_(self, who, method, path, body=None, raw=None, headers=None):
         return self.api.request(method, path, token=self.token.get(who), body=body, raw=raw,
@@ -188,6 +191,45 @@ class World:
         if r.status != 200:
             raise RuntimeError(f"accept {inv}: {r}")
 
+    def create_broker_conn(self, credentials=None):
+        """A new broker connection of account A (owner); its id."""
+        cred = credentials or {"api_key": f"k-{uniq()}", "api_secret": f"s-{uniq()}"}
+        r = self.as_("owner", "POST", f"/api/v1/accounts/{self.account_a}/broker-connections",
+                     body={"broker": "kite", "credentials": cred})
+        if r.status != 201:
+            raise RuntimeError(f"create broker connection (is ATP_MASTER_KEY set?): {r}")
+        return r.json["id"]
+
+    def fresh_owner_notification(self):
+        """The id of a new unread notification of the owner: the invited investor accepts one more
+        invitation of A, which notifies the inviter (invitation.accepted)."""
+        self.grant_investor()
+        r = self.as_("owner", "GET", "/api/v1/notifications?unread=1&limit=1")
+        items = (r.json or {}).get("items", []) if r.status == 200 else []
+        if not items or items[0].get("type") != "invitation.accepted":
+            raise RuntimeError(f"the owner's newest notification is not the acceptance: {r}")
+        return items[0]["id"]
+
+    def fresh_user(self):
+        """The id of a new trader registered through the API (for admin routes that change a user)."""
+        self.last_fresh_email = f"fresh-{self.label}-{uniq()}@example.com"
+        r = self.api.request("POST", "/api/v1/auth/register",
+                             body={"email": self.last_fresh_email, "name": "fresh", "password": PASSWORD})
+        if r.status != 201:
+            raise RuntimeError(f"register a fresh user: {r}")
+        return r.json["id"]
+
+    def fresh_locked_user(self, failures=3):
+        """The id of a fresh user locked by failed logins (ATP's default threshold is 3)."""
+        uid = self.fresh_user()
+        email = self.last_fresh_email
+        for _ in range(failures):
+            self.api.request("POST", "/api/v1/auth/login", body={"email": email, "password": "wrong password!"})
+        r = self.api.request("POST", "/api/v1/auth/login", body={"email": email, "password": PASSWORD})
+        if r.status != 423:
+            raise RuntimeError(f"lock a fresh user: {r}")
+        return uid
+
     def fresh_refresh_token(self, who):
         """A refresh token of a new login of who (the owner's for anonymous)."""
         return self.api.login(self.email["owner" if who == "anonymous" else who])["refresh_token"]
@@ -200,6 +242,8 @@ class World:
             ("invitations", "id"): self.pending_invitation,
             ("access", "user_id"): self.user_id["invited_investor"],
             ("users", "id"): self.user_id["invited_investor"],
+            ("notifications", "id"): self.owner_notification,
+            ("broker-connections", "conn_id"): self.broker_conn,
         }
 
 

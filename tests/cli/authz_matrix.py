@@ -40,6 +40,12 @@ SETUP = {
     "accounts.access.revoke": lambda w, who: (w.grant_investor(), {})[1],
     "invitations.accept": fresh_invitation_for("invited_investor"),
     "invitations.reject": fresh_invitation_for("invited_investor"),
+    # A fresh user, so a role or status change never touches an actor (nor the admin itself).
+    "admin.users.update": lambda w, who: {"params": {"id": w.fresh_user()}},
+    "admin.users.unlock": lambda w, who: {"params": {"id": w.fresh_locked_user()}},
+    "accounts.brokers.delete": lambda w, who: {"params": {"conn_id": w.create_broker_conn()}},
+    # Unread, so the owner's allow cell really marks one read.
+    "notifications.read": lambda w, who: {"params": {"id": w.fresh_owner_notification()}},
 }
 
 
