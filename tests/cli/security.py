@@ -1,13 +1,18 @@
 """Security tests against a real `atp serve` (run by test_security.sh), python3 standard library only.
 
-  security.py run BASE ATP DB LABEL ADMIN_EMAIL JWT_SECRET PASSWORDS_OUT
+  security.py run BASE ATP DB LABEL ADMIN_EMAIL JWT_SECRET SECRETS_OUT
       forged and altered JWTs (the server's ATP_JWT_SECRET is known, so every token is signed here
       and differs from a valid one in exactly one thing), lockout and `atp user unlock`, refresh
       token reuse, body limits, malformed JSON, and SQL metacharacters / unicode / limit-length
       strings in every string field of every route with a body (from the OpenAPI request schemas).
-      Writes every plaintext password it used to PASSWORDS_OUT (one JSON string a line).
+      On the new routes: hostile role/status (admin), notification type/channel (422 naming
+      the item, nothing changed), broker names, credential names and values (stored ones read
+      back with exactly the masked summary, never the value), hostile query parameters on every
+      route that documents some. Writes every password and broker credential it sent to
+      SECRETS_OUT (one JSON object {kind, value} a line).
   security.py ratelimit BASE BURST       the per-IP limit answers 429 with Retry-After
-  security.py leakcheck PASSWORDS FILE...   no FILE contains a password of PASSWORDS in clear
+  security.py leakcheck SECRETS FILE...       no FILE contains a secret of SECRETS in clear
+  security.py leakcheck-logs SECRETS FILE...  the same for log files (which may be empty)
 """
 
 import base64
@@ -20,7 +25,7 @@ import time
 
 from atp_api import ABSENT_ID, ACTORS, PASSWORD, Api, World, atp_cli, body_from_schema, fill_path, \
     param_values, uniq
-from authz_matrix import SETUP, load_expected
+from authz_matrix import SETUP, load_expected, substitute
 
 FAILS = []
 PASSES = [0]
@@ -272,30 +277,97 @@ def actor_for(route, expected):
     return None
 
 
-def metachar_tests(w, expected, passwords):
+def string_leaves(value, path=""):
+    """[(path, string)] of every string nested in a body (not the top level: the schema's string
+    fields are tried on their own), the path spelled as the server names fields: credentials.api_key,
+    items[0].type."""
+    out = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            sub = f"{path}.{k}" if path else k
+            out += string_leaves(v, sub) if path or not isinstance(v, str) else []
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += string_leaves(v, f"{path}[{i}]")
+    elif isinstance(value, str) and path and ("." in path or "[" in path):
+        out.append((path, value))
+    return out
+
+
+def set_path(body, path, value):
+    """body with the string at path (as string_leaves spells it) replaced by value."""
+    keys = [int(k) if k.isdigit() else k for k in path.replace("[", ".").replace("]", "").split(".")]
+    node = body
+    for k in keys[:-1]:
+        node = node[k]
+    node[keys[-1]] = value
+
+
+# Longest value of a nested string field, bytes (H_BROKERS_VALUE_MAX in api/h_brokers.h); nested
+# fields without one are sent a 4096-byte value, which must be refused by name too (an unknown
+# notification type or channel).
+NESTED_MAX = {"credentials": 1024}
+IDENTIFYING = {"api_key", "client_id", "user_id", "app_id", "username"}  # api/h_brokers.c
+
+
+def vault_mask(value):
+    """vault_mask (auth/vault.c): 4 + 4 bytes of at least 16, the last 4 of 8 to 15, else none;
+    bytes outside printable ASCII as '*'."""
+    b = value.encode()
+    head, tail = (4, 4) if len(b) >= 16 else (0, 4) if len(b) >= 8 else (0, 0)
+    show = lambda part: "".join(chr(c) if 0x21 <= c <= 0x7e else "*" for c in part)
+    return show(b[:head]) + "…" + (show(b[len(b) - tail:]) if tail else "")
+
+
+def masked_summary(credentials):
+    """The masked summary the server stores for credentials (a few short fields: never cut)."""
+    return " ".join(f"{k}={vault_mask(v) if k in IDENTIFYING else 'set'}"
+                    for k, v in sorted(credentials.items()))
+
+
+def hostile_values(field, limit):
+    """(label, value) pairs for a string field: every META string made unique (an email stays an
+    email, so the handler's own checks are passed too), then at the limit in bytes (ASCII and
+    4-byte UTF-8) and one byte over it."""
+    if "email" in field:
+        values = [(v, f"{v}{uniq()}@example.com") for v in META]
+    else:
+        values = [(v, f"{v}{uniq()}") for v in META]
+    return values + [("limit ascii", "a" * limit), ("limit 4-byte", "😀" * (limit // 4)),
+                     ("over ascii", "a" * (limit + 1)), ("over 4-byte", "😀" * (limit // 4 + 1))]
+
+
+def base_body(w, name, who, schema, expected, uid):
+    """The body a route is sent before one field is made hostile: its authz_expected.tsv body when
+    it has one (the schema-built one is not valid for every route), else from its schema."""
+    template = expected[name][1]
+    if template is None:
+        return body_from_schema(schema, uid)
+    env = {"uid": uid, "password": PASSWORD, "self_email": w.email["owner" if who == "anonymous" else who]}
+    return substitute(template, env)
+
+
+def metachar_tests(w, expected, secrets):
     ops = [o for o in w.api.operations() if o[4]]
     check("metachars: some routes have bodies", len(ops) >= 5, len(ops))
     base = w.base_params()
     sent = 0
+    stored = {}  # broker connection id -> the masked summary its create answered
     for name, method, template, _params, schema in ops:
         who = actor_for(name, expected)
         if not who:
             continue
-        for field, prop in schema.get("properties", {}).items():
-            if prop.get("type") != "string":
-                continue
-            limit = prop.get("maxLength", 4096)
-            values = [(v, f"{v}{uniq()}") for v in META]
-            if "email" in field:  # keep it an email, so the handler's own checks are passed too
-                values = [(v, f"{v}{uniq()}@example.com") for v in META]
-            # At the limit (bytes, ASCII and 4-byte UTF-8), and one byte over it.
-            values += [("limit ascii", "a" * limit), ("limit 4-byte", "😀" * (limit // 4)),
-                       ("over ascii", "a" * (limit + 1)),
-                       ("over 4-byte", "😀" * (limit // 4 + 1))]
-            for label, value in values:
+        prefs_before = w.as_(who, "GET", "/api/v1/notifications/preferences").json \
+            if name == "notifications.prefs.set" else None
+        fields = [(f, p.get("maxLength", 4096)) for f, p in schema.get("properties", {}).items()
+                  if p.get("type") == "string"]
+        fields += [(path, NESTED_MAX.get(path.split(".")[0], 4096)) for path, _v in
+                   string_leaves(base_body(w, name, who, schema, expected, uniq()))]
+        for field, limit in fields:
+            for label, value in hostile_values(field, limit):
                 uid = uniq()
-                body = body_from_schema(schema, uid)
-                body[field] = value
+                body = base_body(w, name, who, schema, expected, uid)
+                set_path(body, field, value)
                 # Only a route with path parameters needs its fresh resource (the body is ours).
                 extra = SETUP[name](w, who) if name in SETUP and "{" in template else {}
                 params = param_values(template, base)
@@ -306,21 +378,105 @@ def metachar_tests(w, expected, passwords):
                 check(f"{what}: never 5xx", 200 <= r.status < 500, r)
                 nbytes = len(value.encode())
                 if label.startswith("over"):
-                    check(f"{what}: {nbytes} > {limit} bytes -> 400 naming the field",
-                          r.status == 400 and r.field() == field, r)
-                elif r.status == 400:
-                    check(f"{what}: a 400 names the field or the body",
-                          r.field() in (field, "body"), r)
+                    check(f"{what}: {nbytes} > {limit} bytes -> 400 or 422 naming the field",
+                          r.status in (400, 422) and r.field() == field, r)
+                elif r.status in (400, 422):
+                    check(f"{what}: a {r.status} names the field or the body", r.field() in (field, "body"), r)
                 if "password" in field and len(value) >= 8:
-                    passwords.add(value)  # accepted or refused, it must never be stored in clear
+                    secrets.add(("password", value))  # accepted or refused, never stored in clear
+                if field.startswith("credentials."):
+                    secrets.add(("broker credential", value))
+                    brokers_checks(what, body, value, r, stored)
+                if name in ("admin.users.update", "notifications.prefs.set"):
+                    # No role, status, notification type or channel but the known ones (a 400 when
+                    # longer than the schema allows).
+                    check(f"{what}: -> 400 or 422 naming the field",
+                          r.status in (400, 422) and r.field() == field, r)
+        if name == "accounts.brokers.create":
+            hostile_credential_names(w, who, template, base, secrets)
+        if prefs_before is not None:
+            r = w.as_(who, "GET", "/api/v1/notifications/preferences")
+            check("metachars: refused preferences changed nothing", r.status == 200 and r.json == prefs_before,
+                  (prefs_before, r))
     check("metachars: requests sent", sent > 100, sent)
+    # Read back: the list shows every connection made above with the summary its create answered.
+    listed, cursor = {}, ""
+    while True:
+        r = w.as_("owner", "GET", f"/api/v1/accounts/{w.account_a}/broker-connections?limit=100{cursor}")
+        check("brokers: list", r.status == 200, r)
+        if r.status != 200:
+            break
+        listed.update({c["id"]: c["masked"] for c in r.json["items"]})
+        if not r.json.get("next_cursor"):
+            break
+        cursor = "&cursor=" + str(r.json["next_cursor"])
+    check("brokers: hostile credentials were stored", len(stored) >= len(META), len(stored))
+    lost = {i: (m, listed.get(i)) for i, m in stored.items() if listed.get(i) != m}
+    check("brokers: the list reads back every summary as created", not lost, lost)
+
+
+def brokers_checks(what, body, value, r, stored):
+    """A credential value is any non-empty string of at most 1024 bytes: stored, answered only
+    masked (exactly as api/h_brokers.c masks it), the value itself nowhere in the answer."""
+    nbytes = len(value.encode())
+    if nbytes > NESTED_MAX["credentials"]:
+        return
+    check(f"{what}: stored -> 201", r.status == 201, r)
+    if r.status != 201:
+        return
+    want = masked_summary(body["credentials"])
+    check(f"{what}: masked summary {want!r}", r.json.get("masked") == want, r)
+    check(f"{what}: the value is not in the answer",
+          value.encode() not in r.body and json.dumps(value)[1:-1].encode() not in r.body, r)
+    stored[r.json["id"]] = r.json.get("masked")
+
+
+def hostile_credential_names(w, who, template, base, secrets):
+    """Credential field names are 1 to 32 of [a-z0-9_]: anything else is a 422 naming credentials."""
+    path = fill_path(template, param_values(template, base))
+    import re
+    for v in [m for m in META if not re.fullmatch(r"[a-z0-9_]{1,32}", m)] + ["a" * 33, "API_KEY", ""]:
+        secret = f"s-{uniq()}-name-case"
+        secrets.add(("broker credential", secret))
+        r = w.as_(who, "POST", path, body={"broker": "kite", "credentials": {v: secret}})
+        check(f"brokers: credential name {v!r} -> 422 naming credentials",
+              r.status == 422 and r.field() == "credentials" and secret.encode() not in r.body, r)
+
+
+def query_tests(w, expected):
+    """Hostile query values on every route whose summary lists its query (?a=&b=): never a 5xx;
+    a refusal names the parameter."""
+    import re
+    import urllib.parse
+    doc = w.api.request("GET", "/api/v1/openapi.json").json
+    base = w.base_params()
+    n = 0
+    for template, item in doc["paths"].items():
+        for method, op in item.items():
+            m = re.search(r"\(\?([a-z_=&]+)\)", op.get("summary", ""))
+            who = actor_for(op["operationId"], expected)
+            if method != "get" or not m or not who:
+                continue
+            path = fill_path(template, param_values(template, base))
+            for q in [p.split("=")[0] for p in m.group(1).split("&") if p]:
+                for v in META + ["-1", "0", "99999999999999999999999", "1e3", "a" * 5000]:
+                    r = w.as_(who, "GET", f"{path}?{q}={urllib.parse.quote(v, safe='')}")
+                    n += 1
+                    what = f"query: {op['operationId']} ?{q}={v[:20]!r} as {who}"
+                    # Over lws's header space the connection is closed unanswered (see jwt_tests).
+                    check(f"{what}: never 5xx", r.status < 500 and (r.status != 0 or len(v) > 4000), r)
+                    if r.status in (400, 422):
+                        check(f"{what}: names the parameter", r.field() == q, r)
+            r = w.as_(who, "GET", path)
+            check(f"query: {op['operationId']} still answers", r.status == 200, r)
+    check("query: requests sent", n > 100, n)
 
 
 def control(text):
     return any(ord(c) < 0x20 for c in text)
 
 
-def roundtrip_tests(w, passwords):
+def roundtrip_tests(w, secrets):
     owner = "owner"
     created = []
     for v in META + ["😀" * 31, "x" * 127]:
@@ -346,7 +502,7 @@ def roundtrip_tests(w, passwords):
         name, pw = f"{v}{uid}", f"pw {v} {uid} secret"
         email = f"rt{uid}@example.com"
         r = w.api.request("POST", "/api/v1/auth/register", body={"email": email, "name": name, "password": pw})
-        passwords.add(pw)
+        secrets.add(("password", pw))
         if r.status == 422 and r.field() == "name" and control(name):
             continue
         check(f"roundtrip: register name {name!r}", r.status == 201 and r.json["name"] == name, r)
@@ -368,20 +524,26 @@ def roundtrip_tests(w, passwords):
     check("intact: absent account still 404", r.status == 404, r)
 
 
-def cmd_run(base, atp, db, label, admin_email, secret, passwords_out):
+def cmd_run(base, atp, db, label, admin_email, secret, secrets_out):
     api = Api(base)
     w = World(api, atp, db, label, admin_email)
     expected = load_expected(os.path.join(os.path.dirname(os.path.abspath(__file__)), "authz_expected.tsv"))
-    passwords = {PASSWORD, "wrong password!", "nope nope nope"}
+    secrets = {("password", p) for p in (PASSWORD, "wrong password!", "nope nope nope")}
+    # A plain-looking broker login, besides the hostile ones of metachar_tests.
+    cred = {"api_key": f"plainkey-{uniq()}-ABCDEFGH", "api_secret": f"plainsecret-{uniq()}",
+            "access_token": f"token-{uniq()}-0123456789", "pin": f"pin{uniq()}"}
+    w.create_broker_conn(cred)
+    secrets |= {("broker credential", v) for v in cred.values()}
     jwt_tests(w, secret)
     lockout_tests(w)
     refresh_reuse_tests(w)
     body_tests(w, int(os.environ.get("ATP_BODY_MAX", "65536")))
-    metachar_tests(w, expected, passwords)
-    roundtrip_tests(w, passwords)
-    with open(passwords_out, "w", encoding="utf-8") as f:
-        for p in sorted(passwords):
-            f.write(json.dumps(p) + "\n")
+    metachar_tests(w, expected, secrets)
+    query_tests(w, expected)
+    roundtrip_tests(w, secrets)
+    with open(secrets_out, "w", encoding="utf-8") as f:
+        for kind, value in sorted(secrets):
+            f.write(json.dumps({"kind": kind, "value": value}) + "\n")
     return report(label)
 
 
@@ -400,18 +562,25 @@ def cmd_ratelimit(base, burst):
     return report("ratelimit")
 
 
-def cmd_leakcheck(passwords_file, files):
-    with open(passwords_file, encoding="utf-8") as f:
-        passwords = [json.loads(line) for line in f if line.strip()]
-    check("leakcheck: passwords to look for", len(passwords) >= 2, passwords)
+def cmd_leakcheck(secrets_file, files, logs=False):
+    """No file holds a secret in clear: as its bytes, JSON-escaped either way, or as hex (how
+    pg_dump writes a bytea column, so plaintext stored as bytes would show that way). Logs may be
+    empty; a database file or dump may not."""
+    with open(secrets_file, encoding="utf-8") as f:
+        secrets = [json.loads(line) for line in f if line.strip()]
+    for kind in ("password", "broker credential"):
+        n = sum(1 for s in secrets if s["kind"] == kind)
+        check(f"leakcheck: {kind}s to look for", n >= 2, n)
     for path in files:
         data = open(path, "rb").read()
-        check(f"leakcheck: {path} is not empty", len(data) > 0)
-        for pw in passwords:
-            forms = {pw.encode(), json.dumps(pw, ensure_ascii=False)[1:-1].encode(),
-                     json.dumps(pw)[1:-1].encode()}
+        if not logs:
+            check(f"leakcheck: {path} is not empty", len(data) > 0)
+        for s in secrets:
+            v = s["value"]
+            forms = {v.encode(), json.dumps(v, ensure_ascii=False)[1:-1].encode(),
+                     json.dumps(v)[1:-1].encode(), v.encode().hex().encode()}
             hit = [f for f in forms if f in data]
-            check(f"leakcheck: {path} holds no {pw!r} in clear", not hit, hit)
+            check(f"leakcheck: {path} holds no {s['kind']} {v[:80]!r} in clear", not hit, hit[:1])
     return report("leakcheck")
 
 
@@ -430,4 +599,6 @@ if __name__ == "__main__":
         sys.exit(cmd_ratelimit(*args))
     if cmd == "leakcheck":
         sys.exit(cmd_leakcheck(args[0], args[1:]))
+    if cmd == "leakcheck-logs":
+        sys.exit(cmd_leakcheck(args[0], args[1:], logs=True))
     sys.exit(f"unknown command {cmd}")

@@ -1,7 +1,9 @@
 # Security tests over real HTTP (security.py): forged and altered JWTs, lockout and unlock,
 # refresh-token reuse, body limits, malformed JSON, SQL metacharacters / unicode / limit-length
 # strings in every string field of every route with a body, and no plaintext password in the
-# SQLite file or in pg_dump's output. SQLite, then PostgreSQL (a fresh schema) when ATP_TEST_PG_URL
+# SQLite file or in pg_dump's output; hostile strings in the admin, notification and broker
+# connection bodies and in every documented query parameter; no plaintext broker credential in the
+# SQLite file, pg_dump's output or the server's log (the servers have a master key). SQLite, then PostgreSQL (a fresh schema) when ATP_TEST_PG_URL
 # is set; the per-IP rate limit on its own server.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
@@ -9,29 +11,36 @@ source "$(dirname "$0")/pg_lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 SECRET="test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 export ATP_BODY_MAX=65536
+MASTER_KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n') # 64 hex digits: a fresh test key
 
-run_security() { # run_security DB LABEL: leaves the passwords used in $TMP/passwords-LABEL
+run_security() { # run_security DB LABEL: leaves the secrets sent in $TMP/secrets-LABEL
   local admin="root-$2@example.com"
   start_server "$1" ATP_ADMIN_EMAIL="$admin" ATP_ADMIN_PASSWORD="correct horse battery" \
-    ATP_RATE_PER_S=100000 ATP_RATE_BURST=100000 ATP_JWT_SECRET="$SECRET"
-  if python3 "$HERE/security.py" run "$U" "$ATP" "$1" "$2" "$admin" "$SECRET" "$TMP/passwords-$2"; then
+    ATP_RATE_PER_S=100000 ATP_RATE_BURST=100000 ATP_JWT_SECRET="$SECRET" \
+    ATP_MASTER_KEY="$MASTER_KEY"
+  if python3 "$HERE/security.py" run "$U" "$ATP" "$1" "$2" "$admin" "$SECRET" "$TMP/secrets-$2"; then
     ok
   else
     bad "$2: security tests"
   fi
-  # The secret and the passwords never reach the log either.
-  if grep -qF -e "$SECRET" -e "correct horse" "$TMP/srv.out" "$TMP/srv.err"; then
+  # The secrets, the passwords and the broker credentials never reach the log either.
+  if grep -qF -e "$SECRET" -e "$MASTER_KEY" -e "correct horse" "$TMP/srv.out" "$TMP/srv.err"; then
     bad "$2: a secret in the server's output"
   else
     ok
   fi
   stop_server
+  if python3 "$HERE/security.py" leakcheck-logs "$TMP/secrets-$2" "$TMP/srv.out" "$TMP/srv.err"; then
+    ok
+  else
+    bad "$2: a secret in the server's log"
+  fi
 }
 
 leakcheck() { # leakcheck LABEL FILE...
   local label=$1
   shift
-  if python3 "$HERE/security.py" leakcheck "$TMP/passwords-$label" "$@"; then ok; else bad "$label: leak check"; fi
+  if python3 "$HERE/security.py" leakcheck "$TMP/secrets-$label" "$@"; then ok; else bad "$label: leak check"; fi
 }
 
 run_security "sqlite:$TMP/sec.db" sqlite
