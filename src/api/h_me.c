@@ -1,8 +1,8 @@
 /* api/h_me: the caller's own account (see h_me.h). Access was decided by the policy; the caller
  * is req->user_id, read fresh from the store here (a disabled user never gets this far: authn
  * ended its session). Password and TOTP checks go through the credential-attempt limit (per IP,
- * per email) like a login, and wrong ones count toward the lockout, so a stolen access token
- * cannot be used to guess the password or the second factor. */
+ * per email) like a login, so a stolen access token cannot be used to guess the password or the
+ * second factor; they are audited but not counted toward the login lockout. */
 #include "api/h_me.h"
 
 #include "api/h_auth.h"
@@ -43,8 +43,9 @@ void h_me(struct api_request *req, struct api_response *res)
         json_object_set_new(res->json, "session_id", json_string(req->session_id));
 }
 
-/* Checks password against u's hash, through the attempt limit; a wrong one counts toward the
- * lockout. 1 when right; else 0 with res set (429, or 403 naming field). */
+/* Checks password against u's hash, through the attempt limit (which bounds guessing; the
+ * lockout counts failed logins only, so a stolen access token cannot lock its user out). 1 when
+ * right; else 0 with res set (429, or 403 naming field), audited. */
 static int password_right(struct api_request *req, struct api_response *res, struct store_user *u,
                           const char *password, const char *field, const char *action)
 {
@@ -52,7 +53,7 @@ static int password_right(struct api_request *req, struct api_response *res, str
         return 0;
     bool match = false;
     if (password_verify(u->password_hash, password, strlen(password), &match) != ATP_OK || !match) {
-        h_auth_count_failure(req, u, action, "denied");
+        h_auth_audit(req, u->id, action, "denied", u->email);
         api_error(res, 403, "invalid_credentials", field, "wrong password");
         return 0;
     }
@@ -227,8 +228,8 @@ const struct api_field h_me_totp_verify_body[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
-/* The code check of verify and disable, through the attempt limit; a wrong code counts toward the
- * lockout. 1 when right; else 0 with res set. */
+/* The code check of verify and disable, through the attempt limit (as password_right). 1 when
+ * right; else 0 with res set, audited. */
 static int code_right(struct api_request *req, struct api_response *res, struct store_user *u, const char *action)
 {
     if (!h_auth_attempt_allowed(req, res, u->email))
@@ -238,7 +239,7 @@ static int code_right(struct api_request *req, struct api_response *res, struct 
     if (r == H_TOTP_FAILED)
         return 0;
     if (r == H_TOTP_WRONG) {
-        h_auth_count_failure(req, u, action, "invalid_totp");
+        h_auth_audit(req, u->id, action, "invalid_totp", u->email);
         api_error(res, 422, "invalid_totp", "code",
                   why == TOTP_REJECT_REPLAY ? "this code was already used; wait for the next one"
                   : why == TOTP_REJECT_FORMAT ? "the code is 6 digits"
