@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "store/store.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,16 +238,23 @@ const struct api_field h_auth_login_body[] = {
 };
 
 /* A valid argon2id hash of a random password, verified against when the email is unknown so
- * that the answer takes as long as for a known one. */
+ * that the answer takes as long as for a known one. Made once (pthread_once: logins may run on
+ * several threads); "" if that failed, and then the unknown email costs no hash. */
+static char dummy[PASSWORD_HASH_SIZE];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void dummy_make(void)
+{
+    char pw[TOKEN_TEXT_SIZE];
+    if (token_generate(pw) != ATP_OK || password_hash(pw, strlen(pw), dummy) != ATP_OK)
+        dummy[0] = 0;
+    sodium_memzero(pw, sizeof pw);
+}
+
 static const char *dummy_hash(void)
 {
-    static char hash[PASSWORD_HASH_SIZE];
-    if (!hash[0]) {
-        char pw[TOKEN_TEXT_SIZE];
-        if (token_generate(pw) != ATP_OK || password_hash(pw, strlen(pw), hash) != ATP_OK)
-            hash[0] = 0;
-    }
-    return hash;
+    pthread_once(&dummy_once, dummy_make);
+    return dummy;
 }
 
 /* The second factor of u's login: 1 when it passes (or 2FA is off); else 0 with res set. */
