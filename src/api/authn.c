@@ -10,7 +10,6 @@
 
 #include <pthread.h>
 #include <sodium.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,22 +42,35 @@ void api_authn_config_defaults(struct api_authn_config *cfg)
 struct env_setting {
     const char *name;
     double min, max;
-    size_t offset;   /* into struct api_authn_config */
-    int is_int;      /* int64_t field, else double */
+    int is_int; /* a whole number */
 };
 
-#define CFG_OFF(f) offsetof(struct api_authn_config, f)
 static const struct env_setting env_settings[] = {
-    {"ATP_SESSION_IDLE_S", 1, 30 * 24 * 3600, CFG_OFF(session_idle_s), 1},
-    {"ATP_SESSION_TOUCH_S", 1, 3600, CFG_OFF(session_touch_s), 1},
-    {"ATP_USER_RATE_PER_S", 0.001, 1e9, CFG_OFF(user_rate_per_s), 0},
-    {"ATP_USER_RATE_BURST", 1, 1e9, CFG_OFF(user_rate_burst), 0},
-    {"ATP_AUTH_IP_PER_MIN", 0.001, 1e9, CFG_OFF(auth_ip_per_min), 0},
-    {"ATP_AUTH_IP_BURST", 1, 1e9, CFG_OFF(auth_ip_burst), 0},
-    {"ATP_AUTH_EMAIL_PER_HOUR", 0.001, 1e9, CFG_OFF(auth_email_per_hour), 0},
-    {"ATP_AUTH_EMAIL_BURST", 1, 1e9, CFG_OFF(auth_email_burst), 0},
+    {"ATP_SESSION_IDLE_S", 1, 30 * 24 * 3600, 1},
+    {"ATP_SESSION_TOUCH_S", 1, 3600, 1},
+    {"ATP_USER_RATE_PER_S", 0.001, 1e9, 0},
+    {"ATP_USER_RATE_BURST", 1, 1e9, 0},
+    {"ATP_AUTH_IP_PER_MIN", 0.001, 1e9, 0},
+    {"ATP_AUTH_IP_BURST", 1, 1e9, 0},
+    {"ATP_AUTH_EMAIL_PER_HOUR", 0.001, 1e9, 0},
+    {"ATP_AUTH_EMAIL_BURST", 1, 1e9, 0},
 };
 #define N_ENV (sizeof env_settings / sizeof env_settings[0])
+
+/* Stores setting i (its row in env_settings) into c. */
+static void apply(struct api_authn_config *c, size_t i, double v)
+{
+    switch (i) {
+    case 0: c->session_idle_s = (int64_t)v; break;
+    case 1: c->session_touch_s = (int64_t)v; break;
+    case 2: c->user_rate_per_s = v; break;
+    case 3: c->user_rate_burst = v; break;
+    case 4: c->auth_ip_per_min = v; break;
+    case 5: c->auth_ip_burst = v; break;
+    case 6: c->auth_email_per_hour = v; break;
+    case 7: c->auth_email_burst = v; break;
+    }
+}
 
 int api_authn_config_from_env(struct api_authn_config *cfg, struct atp_err *err)
 {
@@ -73,10 +85,7 @@ int api_authn_config_from_env(struct api_authn_config *cfg, struct atp_err *err)
         if (!*text || *end || !(v >= e->min && v <= e->max) || (e->is_int && v != (double)(int64_t)v))
             return atp_err_set(err, ATP_EINVAL, NULL, 0, e->name, "must be a%s number in %g..%g, not '%s'",
                                e->is_int ? " whole" : "", e->min, e->max, text);
-        if (e->is_int)
-            *(int64_t *)((char *)&c + e->offset) = (int64_t)v;
-        else
-            *(double *)((char *)&c + e->offset) = v;
+        apply(&c, i, v);
     }
     *cfg = c;
     return ATP_OK;
@@ -318,7 +327,7 @@ int api_authn_attempt(struct api_authn *an, const char *ip, const char *email, i
         unsigned char digest[16];
         char key[2 + 2 * sizeof digest + 1] = "e:";
         size_t n = 0;
-        for (; email[n] && n < sizeof lower - 1; n++)
+        for (; n < sizeof lower - 1 && email[n]; n++)
             lower[n] = email[n] >= 'A' && email[n] <= 'Z' ? (char)(email[n] - 'A' + 'a') : email[n];
         lower[n] = '\0';
         crypto_generichash(digest, sizeof digest, (const unsigned char *)lower, strlen(lower), NULL, 0);

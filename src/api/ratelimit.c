@@ -88,17 +88,15 @@ static struct bucket *find_bucket(struct shard *sh, const char *k, uint32_t h, d
                                   int64_t now_ms)
 {
     uint32_t start = h % sh->capacity;
-    struct bucket *stalest = NULL;
+    struct bucket *stalest = &sh->buckets[start];
     for (uint32_t i = 0; i < PROBE && i < sh->capacity; i++) {
         struct bucket *c = &sh->buckets[(start + i) % sh->capacity];
         if (strcmp(c->key, k) == 0)
             return c;
-        if (!c->key[0]) {
-            if (!stalest || stalest->key[0])
-                stalest = c;
-        } else if (!stalest || (stalest->key[0] && c->last_ms < stalest->last_ms)) {
+        if (!stalest->key[0])
+            continue; /* the first free slot is the one to take; keep looking for k only */
+        if (!c->key[0] || c->last_ms < stalest->last_ms)
             stalest = c;
-        }
     }
     memcpy(stalest->key, k, KEY_MAX);
     stalest->tokens = burst;
