@@ -378,12 +378,16 @@ static int dispatch(struct lws *wsi, struct pss *pss)
         snprintf(res.allow, sizeof res.allow, "%s", allow);
         return respond(wsi, pss, &res, NULL);
     }
-    /* Identity (api/authn.c), then ownership, then the policy. */
+    /* Identity (api/authn.c): the caller, its session and its per-user rate limit; an ended
+     * session or a rate-limited user is answered here. Then ownership, then the policy. */
     struct api_identity who;
-    if (api_authn_resolve(srv->jwt.secret_len ? &srv->jwt : NULL, srv->store, pss->bearer, (int64_t)time(NULL),
+    if (api_authn_resolve(api_authn_global(), srv->jwt.secret_len ? &srv->jwt : NULL, srv->store, pss->bearer,
                           pss->request_id, &who) != 0)
         return respond_error(wsi, pss, 500, "internal", NULL, "cannot resolve the caller", route);
+    if (api_authn_refusal(&who, route, &res))
+        return respond(wsi, pss, &res, route);
     enum api_role role = who.role;
+    memcpy(req.session_id, who.session_id, sizeof req.session_id);
     req.user_id = who.user_id;
     req.role = (int)role;
     /* Ownership: the caller's relation to the addressed account, resolved once, before the policy. */

@@ -20,6 +20,11 @@ const struct api_policy_row api_policy[] = {
     {"auth.refresh", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"auth.logout", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"me", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    /* The caller's own password and second factor: any logged-in role, on itself only. */
+    {"me.password", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"me.totp.enrol", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"me.totp.verify", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"me.totp.disable", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
     /* Accounts (docs/api.md "Accounts"). The relation to account {id} is resolved once by
      * h_accounts_relation: owner, INVITED (a trader or investor grant), STRANGER (404), or VISIBLE
      * (an admin on an account that is not theirs: reads yes, writes 403). Investors never write. */

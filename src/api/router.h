@@ -75,6 +75,7 @@ struct api_request {
      * a valid Bearer access token (0: anonymous) and its role (enum api_role). */
     int64_t user_id;
     int role;
+    char session_id[64];             /* the caller's login session (api/authn.h), "" when anonymous */
     const char *user_agent;          /* User-Agent header, "" when none */
 };
 

@@ -5,6 +5,7 @@
 #include "api/h_auth.h"
 #include "api/h_brokers.h"
 #include "api/h_notifications.h"
+#include "api/h_me.h"
 #include "api/http.h"
 #include "api/json_err.h"
 #include "api/router.h"
@@ -53,17 +54,43 @@ const struct api_route api_routes[] = {
      "{\"201\":{\"description\":\"the new user: id, email, name, role\"},\"409\":{\"description\":"
      "\"the email is taken\"},\"422\":{\"description\":\"weak password or invalid field\"}}"},
     {API_POST, "/api/v1/auth/login", "auth.login", h_auth_login, h_auth_login_body,
-     "log in: access and refresh tokens", "auth",
-     "{\"200\":{\"description\":\"access_token, refresh_token, expires_in (s), refresh_expires_in (s), user\"},\"401\":{\"description\":\"wrong email or password\"},\"423\":{\"description\":\"locked after 3 failed logins (15 min)\"}}"},
+     "log in (opens a session): access and refresh tokens", "auth",
+     "{\"200\":{\"description\":\"access_token, refresh_token, expires_in (s), refresh_expires_in (s), "
+     "session_idle_s, user\"},\"401\":{\"description\":\"wrong email or password (invalid_credentials), "
+     "TOTP code missing (totp_required) or wrong (invalid_totp)\"},\"403\":{\"description\":\"account "
+     "disabled\"},\"423\":{\"description\":\"locked after 3 failed logins (15 min)\"},\"429\":"
+     "{\"description\":\"too many attempts from this IP or for this email (Retry-After)\"}}"},
     {API_POST, "/api/v1/auth/refresh", "auth.refresh", h_auth_refresh, h_auth_refresh_body,
-     "rotate a refresh token: new access and refresh tokens", "auth",
-     "{\"200\":{\"description\":\"access_token, refresh_token, expires_in (s), refresh_expires_in (s), user\"},\"401\":{\"description\":\"unknown, expired or reused refresh token\"}}"},
+     "rotate a refresh token: new access and refresh tokens of the same session", "auth",
+     "{\"200\":{\"description\":\"access_token, refresh_token, expires_in (s), refresh_expires_in (s), "
+     "session_idle_s, user\"},\"401\":{\"description\":\"unknown, expired or reused refresh token "
+     "(invalid_token), or the session ended: revoked, idle or user disabled (session_expired)\"}}"},
     {API_POST, "/api/v1/auth/logout", "auth.logout", h_auth_logout, h_auth_refresh_body,
-     "revoke a refresh token", "auth",
-     "{\"200\":{\"description\":\"revoked\"},\"401\":{\"description\":\"unknown refresh token\"}}"},
+     "end the session of a refresh token: its access tokens stop working at once", "auth",
+     "{\"200\":{\"description\":\"logged out\"},\"401\":{\"description\":\"unknown refresh token\"}}"},
     {API_GET, "/api/v1/me", "me", h_me, NULL, "the caller's user", "auth",
-     "{\"200\":{\"description\":\"id, email, name, role\"},\"401\":{\"description\":"
-     "\"no valid access token\"}}"},
+     "{\"200\":{\"description\":\"id, email, name, role, totp_enabled, session_id\"},\"401\":"
+     "{\"description\":\"no valid access token, or its session ended (session_expired)\"}}"},
+    {API_POST, "/api/v1/me/password", "me.password", h_me_password, h_me_password_body,
+     "change the password: every other session of the user ends", "auth",
+     "{\"200\":{\"description\":\"status, sessions_revoked\"},\"403\":{\"description\":"
+     "\"wrong current_password\"},\"422\":{\"description\":\"weak new_password\"},\"429\":"
+     "{\"description\":\"too many attempts\"}}"},
+    {API_POST, "/api/v1/me/totp/enrol", "me.totp.enrol", h_me_totp_enrol, NULL,
+     "start TOTP 2FA: a new secret and otpauth URI (shown once; on after verify)", "auth",
+     "{\"200\":{\"description\":\"secret (base32), otpauth_uri, digits, period\"},\"409\":"
+     "{\"description\":\"already enabled\"},\"503\":{\"description\":\"no vault master key "
+     "(ATP_MASTER_KEY)\"}}"},
+    {API_POST, "/api/v1/me/totp/verify", "me.totp.verify", h_me_totp_verify, h_me_totp_verify_body,
+     "turn TOTP 2FA on with a first code", "auth",
+     "{\"200\":{\"description\":\"enabled\"},\"409\":{\"description\":\"not enrolled, or "
+     "already on\"},\"422\":{\"description\":\"wrong or reused code\"},\"429\":{\"description\":"
+     "\"too many attempts\"},\"503\":{\"description\":\"no vault master key\"}}"},
+    {API_POST, "/api/v1/me/totp/disable", "me.totp.disable", h_me_totp_disable, h_me_totp_disable_body,
+     "turn TOTP 2FA off, with a current code or the password", "auth",
+     "{\"200\":{\"description\":\"disabled\"},\"403\":{\"description\":\"wrong password\"},"
+     "\"409\":{\"description\":\"not enrolled\"},\"422\":{\"description\":\"wrong or reused "
+     "code\"},\"429\":{\"description\":\"too many attempts\"}}"},
     {API_GET, "/api/v1/accounts", "accounts.list", h_accounts_list, NULL,
      "the accounts the caller owns or was granted (?cursor=)", "accounts",
      "{\"200\":{\"description\":\"items: id, owner_id, name, broker, created_ns, access; next_cursor\"}}"},

@@ -3,6 +3,7 @@
  * SIGINT) start a graceful shutdown; the exit status is 0 when it completes. */
 #include "app/cli.h"
 
+#include "api/authn.h"
 #include "api/http.h"
 #include "app/dbopen.h"
 #include "auth/jwt.h"
@@ -195,6 +196,10 @@ int cmd_serve(int argc, char **argv)
             return CLI_EXIT_USAGE;
         apply(&cfg, i, v);
     }
+    /* Sessions and the per-user / credential-attempt limits (ATP_SESSION_*, ATP_USER_RATE_*,
+     * ATP_AUTH_*): a bad value stops the start, naming the variable. */
+    if (api_authn_global_init(&err) != ATP_OK)
+        return cli_fail("serve", "%s %s", err.field, err.msg);
     const char *env_listen = getenv("ATP_LISTEN");
     if (env_listen && api_config_listen(&cfg, env_listen, &err) != ATP_OK)
         return cli_fail("serve", "ATP_LISTEN %s", err.msg);

@@ -84,8 +84,8 @@ static bool b64url_append(char *buf, size_t size, size_t *pos, const void *bin, 
     return true;
 }
 
-int jwt_issue(const struct jwt_config *cfg, const char *sub, const char *role, int64_t now_s,
-              char *out, size_t out_size, struct jwt_claims *claims)
+int jwt_issue(const struct jwt_config *cfg, const char *sub, const char *role, const char *sid,
+              int64_t now_s, char *out, size_t out_size, struct jwt_claims *claims)
 {
     struct jwt_claims c;
     memset(&c, 0, sizeof c);
@@ -94,7 +94,8 @@ int jwt_issue(const struct jwt_config *cfg, const char *sub, const char *role, i
     if (claims)
         memset(claims, 0, sizeof *claims);
     if (!config_ok(cfg) || !out || !str_ok(sub, sizeof c.sub - 1) ||
-        !str_ok(role, sizeof c.role - 1) || now_s < 0 || now_s > JWT_NOW_MAX)
+        !str_ok(role, sizeof c.role - 1) || (sid && sid[0] && !str_ok(sid, sizeof c.sid - 1)) ||
+        now_s < 0 || now_s > JWT_NOW_MAX)
         return ATP_EINVAL;
     if (auth_init() != ATP_OK)
         return ATP_ESTATE;
@@ -105,6 +106,7 @@ int jwt_issue(const struct jwt_config *cfg, const char *sub, const char *role, i
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     snprintf(c.sub, sizeof c.sub, "%s", sub);
     snprintf(c.role, sizeof c.role, "%s", role);
+    snprintf(c.sid, sizeof c.sid, "%s", sid ? sid : "");
     c.iat = now_s;
     c.exp = now_s + (cfg->ttl_s ? cfg->ttl_s : JWT_DEFAULT_TTL_S);
 
@@ -112,8 +114,10 @@ int jwt_issue(const struct jwt_config *cfg, const char *sub, const char *role, i
     json_t *payload = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "iss", cfg->issuer, "sub",
                                 c.sub, "aud", cfg->audience, "role", c.role, "jti", c.jti, "iat",
                                 (json_int_t)c.iat, "exp", (json_int_t)c.exp);
-    if (!payload)
+    if (!payload || (c.sid[0] && json_object_set_new(payload, "sid", json_string(c.sid)) != 0)) {
+        json_decref(payload);
         return ATP_EINVAL;
+    }
     char json[JWT_MAX_LEN];
     size_t json_len = json_dumpb(payload, json, sizeof json, JSON_COMPACT);
     json_decref(payload);
@@ -211,6 +215,9 @@ static enum jwt_reject check_claims(const struct jwt_config *cfg, json_t *p, int
         !get_str(p, "role", c->role, sizeof c->role) ||
         !get_str(p, "jti", c->jti, sizeof c->jti) || !get_int(p, "iat", &c->iat) ||
         !get_int(p, "exp", &c->exp) || c->exp < c->iat)
+        return JWT_REJECT_CLAIMS;
+    /* sid is optional; present, it is a usable string (authn decides whether it must be there). */
+    if (json_object_get(p, "sid") && !get_str(p, "sid", c->sid, sizeof c->sid))
         return JWT_REJECT_CLAIMS;
     json_t *iss = json_object_get(p, "iss");
     json_t *aud = json_object_get(p, "aud");

@@ -1,7 +1,8 @@
 /* auth/jwt: HS256 access tokens (RFC 7519 / RFC 7515 compact form), issued and verified here
  * with libsodium's HMAC-SHA-256 and jansson, not libjwt (docs/security.md says why).
  *
- * A token carries sub (user id), role, iat, exp, iss, aud and jti. Verification pins the
+ * A token carries sub (user id), role, iat, exp, iss, aud and jti, and sid (the login session it
+ * belongs to) when issued with one; the server's session checks live in api/authn. Verification pins the
  * algorithm: the header must be a JSON object whose "alg" is exactly "HS256" (so "none" in any
  * spelling, HS512, RS256 and friends are refused before any signature work), with no "crit".
  * Then the signature is compared in constant time; only then is the payload parsed and its claims
@@ -32,6 +33,7 @@ struct jwt_claims {
     char sub[64];    /* user id */
     char role[32];   /* "admin", "trader", "investor", ... (policy is the api layer's) */
     char jti[48];    /* unique token id: 128 random bits, base64url */
+    char sid[64];    /* session id (refresh-token family); "" when the token has none */
     int64_t iat;     /* issued at, Unix seconds */
     int64_t exp;     /* expires at, Unix seconds */
 };
@@ -54,16 +56,16 @@ enum jwt_reject {
 /* Short constant name of a reason, e.g. "expired", for logs and metrics (never the token). */
 const char *jwt_reject_name(enum jwt_reject why);
 
-/* Issues a token for sub/role at now_s (Unix seconds) into out (NUL-terminated). claims, when
- * non-NULL, receives what was signed (the jti for a deny-list, exp for the client). ATP_OK;
- * ATP_EINVAL for an unusable config (secret shorter than JWT_SECRET_MIN, empty iss/aud, ttl < 0)
- * or empty/too long sub or role; ATP_ERANGE when out_size is too small (JWT_MAX_LEN + 1 is always
+/* Issues a token for sub/role of session sid (NULL or "": no sid claim) at now_s (Unix seconds)
+ * into out (NUL-terminated). claims, when non-NULL, receives what was signed (exp for the client).
+ * ATP_OK; ATP_EINVAL for an unusable config (secret shorter than JWT_SECRET_MIN, empty iss/aud,
+ * ttl < 0), empty/too long sub or role, or a sid longer than 63 bytes; ATP_ERANGE when out_size is too small (JWT_MAX_LEN + 1 is always
  * enough); ATP_ENOMEM; ATP_ESTATE when libsodium is unavailable. On failure out is "". */
-int jwt_issue(const struct jwt_config *cfg, const char *sub, const char *role, int64_t now_s,
-              char *out, size_t out_size, struct jwt_claims *claims);
+int jwt_issue(const struct jwt_config *cfg, const char *sub, const char *role, const char *sid,
+              int64_t now_s, char *out, size_t out_size, struct jwt_claims *claims);
 
 /* Verifies token at now_s. Fails closed: ATP_OK only when every check passed, and then *claims
- * holds the claims; otherwise ATP_EINVAL (ATP_ENOMEM when JSON parsing ran out of memory) with
+ * holds the claims (sid "" when absent; present, it must be a non-empty string that fits); otherwise ATP_EINVAL (ATP_ENOMEM when JSON parsing ran out of memory) with
  * *claims zeroed and, when why is non-NULL, *why set to the reason. */
 int jwt_verify(const struct jwt_config *cfg, const char *token, int64_t now_s,
                struct jwt_claims *claims, enum jwt_reject *why);

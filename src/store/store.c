@@ -338,6 +338,95 @@ int store_token_revoke_all_except(struct store *s, int64_t user_id, int64_t keep
     return rc;
 }
 
+/* ==== sessions ==== */
+
+int store_session_create(struct store *s, const struct store_session *ss, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(ss, "session", err));
+    TRY(need_str(ss->id, sizeof ss->id, 1, "id", err));
+    TRY(need_id(ss->user_id, "user_id", err));
+    TRY(need_str(ss->ip, sizeof ss->ip, 0, "ip", err));
+    TRY(need_str(ss->user_agent, sizeof ss->user_agent, 0, "user_agent", err));
+    return s->ops->session_create(s, ss, err);
+}
+
+int store_session_get(struct store *s, const char *id, struct store_session *out, int *user_role,
+                      int *user_status, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_str(id, STORE_SESSION_ID_MAX, 1, "id", err));
+    TRY(need_ptr(out, "out", err));
+    int role = 0, status = 0;
+    int rc = s->ops->session_get(s, id, out, &role, &status, err);
+    if (user_role)
+        *user_role = role;
+    if (user_status)
+        *user_status = status;
+    return rc;
+}
+
+int store_session_touch(struct store *s, const char *id, int64_t seen_ns, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_str(id, STORE_SESSION_ID_MAX, 1, "id", err));
+    if (seen_ns <= 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "seen_ns", "must be > 0");
+    return s->ops->session_touch(s, id, seen_ns, err);
+}
+
+int store_session_revoke(struct store *s, int64_t user_id, const char *id, const char *reason,
+                         struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    TRY(need_str(id, STORE_SESSION_ID_MAX, 1, "id", err));
+    TRY(need_str(reason, STORE_REASON_MAX, 1, "reason", err));
+    return s->ops->session_revoke(s, user_id, id, reason, err);
+}
+
+int store_session_revoke_others(struct store *s, int64_t user_id, const char *keep_id, const char *reason,
+                                int *count_out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    if (!keep_id)
+        keep_id = "";
+    TRY(need_str(keep_id, STORE_SESSION_ID_MAX, 0, "keep_id", err));
+    TRY(need_str(reason, STORE_REASON_MAX, 1, "reason", err));
+    int n = 0;
+    int rc = s->ops->session_revoke_others(s, user_id, keep_id, reason, &n, err);
+    if (count_out)
+        *count_out = n;
+    return rc;
+}
+
+int store_totp_step_get(struct store *s, int64_t user_id, int64_t *step_out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    TRY(need_ptr(step_out, "step_out", err));
+    return s->ops->totp_step_get(s, user_id, step_out, err);
+}
+
+int store_totp_step_advance(struct store *s, int64_t user_id, int64_t step, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    if (step < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "step", "must be >= 0");
+    return s->ops->totp_step_advance(s, user_id, step, err);
+}
+
+int store_totp_step_reset(struct store *s, int64_t user_id, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    return s->ops->totp_step_reset(s, user_id, err);
+}
+
+/* ==== end of sessions ==== */
+
 /* ---- accounts and access ---- */
 
 int store_account_create(struct store *s, const struct store_account *a, int64_t *id_out,

@@ -162,6 +162,58 @@ int store_token_revoke_family(struct store *s, int64_t user_id, const char *fami
 int store_token_revoke_all_except(struct store *s, int64_t user_id, int64_t keep_id, int *count_out,
                                   struct atp_err *err);
 
+/* ==== sessions (owner: the sessions work; docs/security.md "Sessions") ====
+ * A login opens one session, which is one refresh-token family: the session id IS the family id
+ * of its refresh tokens (store_refresh_token.family_id) and the "sid" claim of its access tokens.
+ * The server checks the session on every authenticated request (revoked? idle too long?) and takes
+ * the user's current role and status from the same read, so revocation, a role change or a
+ * disable act on the next request. Scoped by user id like the refresh tokens. */
+
+#define STORE_SESSION_ID_MAX STORE_TOKEN_HASH_MAX
+#define STORE_REASON_MAX 32
+
+struct store_session {
+    char id[STORE_SESSION_ID_MAX]; /* the refresh-token family id; unique */
+    int64_t user_id;
+    int64_t created_ns;            /* set by the store */
+    int64_t last_seen_ns;          /* created_ns, then advanced by store_session_touch */
+    int64_t revoked_ns;            /* 0: live */
+    char revoke_reason[STORE_REASON_MAX]; /* why it was revoked ("logout", ...); "" while live */
+    char ip[STORE_IP_MAX];         /* where the login came from (may be empty) */
+    char user_agent[STORE_UA_MAX]; /* its User-Agent (may be empty) */
+};
+
+/* Opens session ss (created_ns and last_seen_ns are set to now; revoked fields ignored).
+ * ATP_EEXIST (field "id") for a taken id; ATP_ENOTFOUND (field "user_id") for an absent user. */
+int store_session_create(struct store *s, const struct store_session *ss, struct atp_err *err);
+/* Reads session id and, in the same statement, its user's current role and status (user_role and
+ * user_status optional: enum store_user_role / store_user_status). ATP_ENOTFOUND when absent. */
+int store_session_get(struct store *s, const char *id, struct store_session *out, int *user_role,
+                      int *user_status, struct atp_err *err);
+/* Advances last_seen_ns of live session id to seen_ns (never backwards; a revoked session is left
+ * as it is). ATP_OK also when nothing changed. */
+int store_session_touch(struct store *s, const char *id, int64_t seen_ns, struct atp_err *err);
+/* Revokes session id of user_id and every live refresh token of its family, in one transaction,
+ * recording reason (non-empty). Revoking a revoked session keeps its first time and reason.
+ * ATP_ENOTFOUND when the session is not user_id's. */
+int store_session_revoke(struct store *s, int64_t user_id, const char *id, const char *reason,
+                         struct atp_err *err);
+/* Revokes every live session of user_id except keep_id ("" or NULL: all of them) and their refresh
+ * tokens, in one transaction; *count_out (optional) gets how many sessions. */
+int store_session_revoke_others(struct store *s, int64_t user_id, const char *keep_id, const char *reason,
+                                int *count_out, struct atp_err *err);
+
+/* TOTP replay guard: the last time step (RFC 6238) accepted for user_id, -1 before any.
+ * store_totp_step_advance records step only when it is later than the stored one, atomically (a
+ * concurrent use of the same code loses): ATP_OK when recorded, ATP_ESTATE (field "step") when
+ * step is not later (a replay). store_totp_step_reset sets it back to -1 (a new secret).
+ * ATP_ENOTFOUND for an absent user. */
+int store_totp_step_get(struct store *s, int64_t user_id, int64_t *step_out, struct atp_err *err);
+int store_totp_step_advance(struct store *s, int64_t user_id, int64_t step, struct atp_err *err);
+int store_totp_step_reset(struct store *s, int64_t user_id, struct atp_err *err);
+
+/* ==== end of sessions ==== */
+
 /* ---- trading accounts and sharing ---- */
 
 struct store_account {

@@ -37,6 +37,20 @@ struct store_ops {
     int (*token_revoke_all_except)(struct store *s, int64_t user_id, int64_t keep_id, int *count,
                                    struct atp_err *err);
 
+    /* ==== sessions ==== */
+    int (*session_create)(struct store *s, const struct store_session *ss, struct atp_err *err);
+    int (*session_get)(struct store *s, const char *id, struct store_session *out, int *user_role,
+                       int *user_status, struct atp_err *err);
+    int (*session_touch)(struct store *s, const char *id, int64_t seen_ns, struct atp_err *err);
+    int (*session_revoke)(struct store *s, int64_t user_id, const char *id, const char *reason,
+                          struct atp_err *err);
+    int (*session_revoke_others)(struct store *s, int64_t user_id, const char *keep_id,
+                                 const char *reason, int *count, struct atp_err *err);
+    int (*totp_step_get)(struct store *s, int64_t user_id, int64_t *step, struct atp_err *err);
+    int (*totp_step_advance)(struct store *s, int64_t user_id, int64_t step, struct atp_err *err);
+    int (*totp_step_reset)(struct store *s, int64_t user_id, struct atp_err *err);
+    /* ==== end of sessions ==== */
+
     int (*account_create)(struct store *s, const struct store_account *a, int64_t *id,
                           struct atp_err *err);
     int (*account_get)(struct store *s, int64_t id, struct store_account *out, struct atp_err *err);
@@ -124,6 +138,9 @@ void store_email_key(const char *email, char *key);
     "id, email, name, password_hash, role, status, failed_logins, locked_until_ns, totp_secret, "  \
     "totp_enabled, created_ns, updated_ns"
 #define STORE_TOKEN_COLS "id, user_id, family_id, token_hash, expires_ns, revoked_ns, replaced_by, created_ns"
+/* Sessions are read joined with their user (alias s for sessions, u for users). */
+#define STORE_SESSION_COLS                                                                               \
+    "s.id, s.user_id, s.created_ns, s.last_seen_ns, s.revoked_ns, s.revoke_reason, s.ip, s.user_agent"
 #define STORE_INVITE_COLS                                                                                \
     "id, account_id, email, token_hash, status, role, expires_ns, created_by, created_ns, updated_ns"
 #define STORE_BROKER_COLS "id, account_id, broker, key_id, masked, created_ns"

@@ -443,6 +443,193 @@ void store_suite_tokens(const struct store_suite_env *env)
     end(&c);
 }
 
+/* ==== sessions ==== */
+
+static void add_session(struct ctx *c, int64_t user, const char *id)
+{
+    struct atp_err err;
+    struct store_session ss = {.user_id = user};
+    snprintf(ss.id, sizeof ss.id, "%s", id);
+    snprintf(ss.ip, sizeof ss.ip, "10.0.0.1");
+    snprintf(ss.user_agent, sizeof ss.user_agent, "curl/8 'quoted'");
+    OK(store_session_create(c->s, &ss, &err));
+}
+
+void store_suite_sessions(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t u1 = add_user(&c, "s1@example.com", STORE_ROLE_TRADER);
+    int64_t u2 = add_user(&c, "s2@example.com", STORE_ROLE_INVESTOR);
+    add_session(&c, u1, "famA");
+    add_session(&c, u2, "famO");
+    int64_t tok_a = add_token(&c, u1, "famA", "hashA1");
+    add_token(&c, u2, "famO", "hashO1");
+
+    /* Duplicate id, absent user, bad arguments. */
+    struct store_session ss = {.user_id = u1};
+    snprintf(ss.id, sizeof ss.id, "famA");
+    FAILS(store_session_create(c.s, &ss, &err), ATP_EEXIST, "id");
+    snprintf(ss.id, sizeof ss.id, "famZ");
+    ss.user_id = u2 + 100;
+    FAILS(store_session_create(c.s, &ss, &err), ATP_ENOTFOUND, "user_id");
+    ss.id[0] = 0;
+    ss.user_id = u1;
+    FAILS(store_session_create(c.s, &ss, &err), ATP_EINVAL, "id");
+
+    /* Read back, with the user's current role and status from the same read. */
+    struct store_session got;
+    int role = -1, status = -1;
+    OK(store_session_get(c.s, "famA", &got, &role, &status, &err));
+    cr_assert_str_eq(got.id, "famA");
+    cr_assert_eq(got.user_id, u1);
+    cr_assert_gt(got.created_ns, T0);
+    cr_assert_eq(got.last_seen_ns, got.created_ns);
+    cr_assert_eq(got.revoked_ns, 0);
+    cr_assert_str_eq(got.revoke_reason, "");
+    cr_assert_str_eq(got.ip, "10.0.0.1");
+    cr_assert_str_eq(got.user_agent, "curl/8 'quoted'");
+    cr_assert_eq(role, STORE_ROLE_TRADER);
+    cr_assert_eq(status, STORE_USER_ACTIVE);
+    FAILS(store_session_get(c.s, "FAMA", &got, NULL, NULL, &err), ATP_ENOTFOUND, "id");
+
+    /* A role change and a disable show on the next read. */
+    struct store_user uv = {.role = STORE_ROLE_ADMIN, .status = STORE_USER_DISABLED};
+    OK(store_user_update(c.s, u1, STORE_USER_F_ROLE | STORE_USER_F_STATUS, &uv, &err));
+    OK(store_session_get(c.s, "famA", &got, &role, &status, &err));
+    cr_assert_eq(role, STORE_ROLE_ADMIN);
+    cr_assert_eq(status, STORE_USER_DISABLED);
+
+    /* Touch moves last_seen forward only. */
+    int64_t seen = got.created_ns + 5000000000LL;
+    OK(store_session_touch(c.s, "famA", seen, &err));
+    OK(store_session_get(c.s, "famA", &got, NULL, NULL, &err));
+    cr_assert_eq(got.last_seen_ns, seen);
+    OK(store_session_touch(c.s, "famA", seen - 1, &err));
+    OK(store_session_get(c.s, "famA", &got, NULL, NULL, &err));
+    cr_assert_eq(got.last_seen_ns, seen, "never backwards");
+    OK(store_session_touch(c.s, "nope", seen, &err)); /* nothing to do is not an error */
+    FAILS(store_session_touch(c.s, "famA", 0, &err), ATP_EINVAL, "seen_ns");
+
+    /* Revoke: scoped by user; the family's refresh tokens go with it; the first reason stays. */
+    FAILS(store_session_revoke(c.s, u2, "famA", "logout", &err), ATP_ENOTFOUND, "id");
+    FAILS(store_session_revoke(c.s, u1, "famA", "", &err), ATP_EINVAL, "reason");
+    OK(store_session_revoke(c.s, u1, "famA", "logout", &err));
+    OK(store_session_get(c.s, "famA", &got, NULL, NULL, &err));
+    cr_assert_gt(got.revoked_ns, 0);
+    cr_assert_str_eq(got.revoke_reason, "logout");
+    int64_t first = got.revoked_ns;
+    struct store_refresh_token t;
+    OK(store_token_find(c.s, "hashA1", &t, &err));
+    cr_assert_eq(t.id, tok_a);
+    cr_assert_gt(t.revoked_ns, 0, "the family's refresh token is revoked with the session");
+    OK(store_session_revoke(c.s, u1, "famA", "refresh_reuse", &err));
+    OK(store_session_get(c.s, "famA", &got, NULL, NULL, &err));
+    cr_assert_eq(got.revoked_ns, first);
+    cr_assert_str_eq(got.revoke_reason, "logout");
+    /* A revoked session is not touched. */
+    OK(store_session_touch(c.s, "famA", seen + 1000, &err));
+    OK(store_session_get(c.s, "famA", &got, NULL, NULL, &err));
+    cr_assert_eq(got.last_seen_ns, seen);
+    /* The other user's session and token are untouched. */
+    OK(store_session_get(c.s, "famO", &got, NULL, NULL, &err));
+    cr_assert_eq(got.revoked_ns, 0);
+    OK(store_token_find(c.s, "hashO1", &t, &err));
+    cr_assert_eq(t.revoked_ns, 0);
+
+    /* SQL metacharacters in an id are data. */
+    add_session(&c, u2, "x'); DROP TABLE sessions; --");
+    OK(store_session_get(c.s, "x'); DROP TABLE sessions; --", &got, NULL, NULL, &err));
+    cr_assert_eq(got.user_id, u2);
+    reopen(&c);
+    OK(store_session_get(c.s, "famO", &got, NULL, NULL, &err));
+    end(&c);
+}
+
+void store_suite_sessions_revoke_others(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t u1 = add_user(&c, "r1@example.com", STORE_ROLE_TRADER);
+    int64_t u2 = add_user(&c, "r2@example.com", STORE_ROLE_TRADER);
+    const char *mine[] = {"keep", "other1", "other2"};
+    for (int i = 0; i < 3; i++) {
+        add_session(&c, u1, mine[i]);
+        char hash[32];
+        snprintf(hash, sizeof hash, "h-%s", mine[i]);
+        add_token(&c, u1, mine[i], hash);
+    }
+    add_session(&c, u2, "theirs");
+    add_token(&c, u2, "theirs", "h-theirs");
+    OK(store_session_revoke(c.s, u1, "other2", "logout", &err));
+
+    int n = -1;
+    FAILS(store_session_revoke_others(c.s, u1, "keep", "", &n, &err), ATP_EINVAL, "reason");
+    OK(store_session_revoke_others(c.s, u1, "keep", "password_change", &n, &err));
+    cr_assert_eq(n, 1, "only the live other session counts");
+    struct store_session got;
+    struct store_refresh_token t;
+    OK(store_session_get(c.s, "keep", &got, NULL, NULL, &err));
+    cr_assert_eq(got.revoked_ns, 0, "the kept session lives");
+    OK(store_token_find(c.s, "h-keep", &t, &err));
+    cr_assert_eq(t.revoked_ns, 0, "and its refresh token");
+    OK(store_session_get(c.s, "other1", &got, NULL, NULL, &err));
+    cr_assert_gt(got.revoked_ns, 0);
+    cr_assert_str_eq(got.revoke_reason, "password_change");
+    OK(store_token_find(c.s, "h-other1", &t, &err));
+    cr_assert_gt(t.revoked_ns, 0);
+    OK(store_session_get(c.s, "other2", &got, NULL, NULL, &err));
+    cr_assert_str_eq(got.revoke_reason, "logout", "an already revoked session keeps its reason");
+    OK(store_session_get(c.s, "theirs", &got, NULL, NULL, &err));
+    cr_assert_eq(got.revoked_ns, 0, "another user's session is untouched");
+    OK(store_token_find(c.s, "h-theirs", &t, &err));
+    cr_assert_eq(t.revoked_ns, 0);
+
+    /* No session kept: all of them. */
+    OK(store_session_revoke_others(c.s, u1, NULL, "disabled", &n, &err));
+    cr_assert_eq(n, 1);
+    OK(store_session_get(c.s, "keep", &got, NULL, NULL, &err));
+    cr_assert_str_eq(got.revoke_reason, "disabled");
+    OK(store_token_find(c.s, "h-keep", &t, &err));
+    cr_assert_gt(t.revoked_ns, 0);
+    OK(store_session_revoke_others(c.s, u1, "", "disabled", &n, &err));
+    cr_assert_eq(n, 0);
+    end(&c);
+}
+
+void store_suite_totp_step(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t u1 = add_user(&c, "t1@example.com", STORE_ROLE_TRADER);
+    int64_t u2 = add_user(&c, "t2@example.com", STORE_ROLE_TRADER);
+    int64_t step = 0;
+    OK(store_totp_step_get(c.s, u1, &step, &err));
+    cr_assert_eq(step, -1, "no code accepted yet");
+    OK(store_totp_step_advance(c.s, u1, 56666666, &err));
+    OK(store_totp_step_get(c.s, u1, &step, &err));
+    cr_assert_eq(step, 56666666);
+    FAILS(store_totp_step_advance(c.s, u1, 56666666, &err), ATP_ESTATE, "step"); /* the same code */
+    FAILS(store_totp_step_advance(c.s, u1, 56666665, &err), ATP_ESTATE, "step"); /* an older one */
+    OK(store_totp_step_advance(c.s, u1, 56666667, &err));
+    OK(store_totp_step_get(c.s, u2, &step, &err));
+    cr_assert_eq(step, -1, "per user");
+    FAILS(store_totp_step_advance(c.s, u2 + 100, 1, &err), ATP_ENOTFOUND, "user_id");
+    FAILS(store_totp_step_get(c.s, u2 + 100, &step, &err), ATP_ENOTFOUND, "user_id");
+    FAILS(store_totp_step_advance(c.s, u1, -1, &err), ATP_EINVAL, "step");
+    OK(store_totp_step_reset(c.s, u1, &err));
+    OK(store_totp_step_get(c.s, u1, &step, &err));
+    cr_assert_eq(step, -1);
+    OK(store_totp_step_advance(c.s, u1, 0, &err));
+    FAILS(store_totp_step_reset(c.s, u2 + 100, &err), ATP_ENOTFOUND, "user_id");
+    end(&c);
+}
+
+/* ==== end of sessions ==== */
+
 /* ---- accounts and tenancy ---- */
 
 void store_suite_accounts_and_tenancy(const struct store_suite_env *env)

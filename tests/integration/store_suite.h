@@ -24,6 +24,9 @@ struct store_suite_env {
     X(users_validation)                                                                            \
     X(users_pagination)                                                                            \
     X(tokens)                                                                                      \
+    X(sessions)                                                                                    \
+    X(sessions_revoke_others)                                                                      \
+    X(totp_step)                                                                                   \
     X(accounts_and_tenancy)                                                                        \
     X(access_list_pagination)                                                                      \
     X(invitations)                                                                                 \

@@ -55,11 +55,18 @@ Test(api_tables, authorization_matrix_of_system_routes)
 }
 
 /* /me: any logged-in role, never anonymous. */
+/* /me and the caller's own password and second factor: any logged-in role, never anonymous. The
+ * handlers act on req->user_id only, so there is no other user's resource to address. */
 Test(api_tables, authorization_matrix_of_me)
 {
-    cr_assert_eq(api_policy_decide("me", API_ROLE_ANONYMOUS, API_REL_NONE), API_POLICY_UNAUTHENTICATED);
-    for (int role = API_ROLE_INVESTOR; role < API_N_ROLES; role++)
-        cr_assert_eq(api_policy_decide("me", (enum api_role)role, API_REL_NONE), API_POLICY_ALLOW);
+    static const char *const own[] = {"me", "me.password", "me.totp.enrol", "me.totp.verify", "me.totp.disable"};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        cr_assert_eq(api_policy_decide(own[i], API_ROLE_ANONYMOUS, API_REL_NONE), API_POLICY_UNAUTHENTICATED,
+                     "%s as anonymous", own[i]);
+        for (int role = API_ROLE_INVESTOR; role < API_N_ROLES; role++)
+            cr_assert_eq(api_policy_decide(own[i], (enum api_role)role, API_REL_NONE), API_POLICY_ALLOW, "%s as %s",
+                         own[i], api_role_name((enum api_role)role));
+    }
 }
 
 /* Accounts: route x role x relation. A = allow, U = 401, F = 403, H = 404 (hidden). Relations in

@@ -75,7 +75,7 @@ Test(jwt, issue_then_verify_round_trip)
     long live = atp_alloc_live();
     char tok[JWT_MAX_LEN + 1];
     struct jwt_claims issued, got;
-    cr_assert_eq(jwt_issue(&CFG, "user-42", "trader", NOW, tok, sizeof tok, &issued), ATP_OK);
+    cr_assert_eq(jwt_issue(&CFG, "user-42", "trader", NULL, NOW, tok, sizeof tok, &issued), ATP_OK);
     cr_assert_eq(issued.iat, NOW);
     cr_assert_eq(issued.exp, NOW + 900, "default lifetime is 15 minutes");
     cr_assert_eq(strlen(issued.jti), 22);
@@ -89,7 +89,7 @@ Test(jwt, issue_then_verify_round_trip)
     /* A second token differs (fresh jti). */
     char tok2[JWT_MAX_LEN + 1];
     struct jwt_claims issued2;
-    cr_assert_eq(jwt_issue(&CFG, "user-42", "trader", NOW, tok2, sizeof tok2, &issued2), ATP_OK);
+    cr_assert_eq(jwt_issue(&CFG, "user-42", "trader", NULL, NOW, tok2, sizeof tok2, &issued2), ATP_OK);
     cr_assert_str_neq(issued.jti, issued2.jti);
     cr_assert_str_neq(tok, tok2);
     cr_assert_eq(atp_alloc_live(), live);
@@ -146,7 +146,7 @@ Test(jwt, refuses_other_algorithms_including_none_in_any_case)
 Test(jwt, wrong_key_and_tampering_break_the_signature)
 {
     char good[JWT_MAX_LEN + 1], tok[JWT_MAX_LEN + 1];
-    cr_assert_eq(jwt_issue(&CFG, "7", "investor", NOW, good, sizeof good, NULL), ATP_OK);
+    cr_assert_eq(jwt_issue(&CFG, "7", "investor", NULL, NOW, good, sizeof good, NULL), ATP_OK);
     cr_assert_eq(verify_at(good, NOW), JWT_VALID);
 
     /* Signed with another key of the same length. */
@@ -191,7 +191,7 @@ Test(jwt, wrong_key_and_tampering_break_the_signature)
 Test(jwt, time_claims_with_leeway)
 {
     char tok[JWT_MAX_LEN + 1];
-    cr_assert_eq(jwt_issue(&CFG, "1", "trader", NOW, tok, sizeof tok, NULL), ATP_OK);
+    cr_assert_eq(jwt_issue(&CFG, "1", "trader", NULL, NOW, tok, sizeof tok, NULL), ATP_OK);
     static const struct {
         long long now;
         enum jwt_reject want;
@@ -219,7 +219,7 @@ Test(jwt, time_claims_with_leeway)
     struct jwt_config short_cfg = CFG;
     short_cfg.ttl_s = 60;
     struct jwt_claims c;
-    cr_assert_eq(jwt_issue(&short_cfg, "1", "trader", NOW, tok, sizeof tok, &c), ATP_OK);
+    cr_assert_eq(jwt_issue(&short_cfg, "1", "trader", NULL, NOW, tok, sizeof tok, &c), ATP_OK);
     cr_expect_eq(c.exp, NOW + 60);
 }
 
@@ -334,9 +334,9 @@ Test(jwt, configuration_and_issue_limits)
     char tok[JWT_MAX_LEN + 1] = "x";
     struct jwt_config bad = CFG;
     bad.secret_len = 31;
-    cr_expect_eq(jwt_issue(&bad, "1", "trader", NOW, tok, sizeof tok, NULL), ATP_EINVAL);
+    cr_expect_eq(jwt_issue(&bad, "1", "trader", NULL, NOW, tok, sizeof tok, NULL), ATP_EINVAL);
     cr_expect_str_empty(tok);
-    cr_assert_eq(jwt_issue(&CFG, "1", "trader", NOW, tok, sizeof tok, NULL), ATP_OK);
+    cr_assert_eq(jwt_issue(&CFG, "1", "trader", NULL, NOW, tok, sizeof tok, NULL), ATP_OK);
     enum jwt_reject why = JWT_VALID;
     cr_expect_eq(jwt_verify(&bad, tok, NOW, NULL, &why), ATP_EINVAL);
     cr_expect_eq(why, JWT_REJECT_CONFIG);
@@ -347,15 +347,53 @@ Test(jwt, configuration_and_issue_limits)
         {KEY, 32, "atp", "atp-api", 86400 * 2},
     };
     for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++)
-        cr_expect_eq(jwt_issue(&bads[i], "1", "t", NOW, tok, sizeof tok, NULL), ATP_EINVAL, "%zu", i);
+        cr_expect_eq(jwt_issue(&bads[i], "1", "t", NULL, NOW, tok, sizeof tok, NULL), ATP_EINVAL, "%zu", i);
 
-    cr_expect_eq(jwt_issue(&CFG, "", "trader", NOW, tok, sizeof tok, NULL), ATP_EINVAL);
-    cr_expect_eq(jwt_issue(&CFG, "1", "", NOW, tok, sizeof tok, NULL), ATP_EINVAL);
-    cr_expect_eq(jwt_issue(&CFG, "1", "0123456789012345678901234567890123", NOW, tok, sizeof tok,
+    cr_expect_eq(jwt_issue(&CFG, "", "trader", NULL, NOW, tok, sizeof tok, NULL), ATP_EINVAL);
+    cr_expect_eq(jwt_issue(&CFG, "1", "", NULL, NOW, tok, sizeof tok, NULL), ATP_EINVAL);
+    cr_expect_eq(jwt_issue(&CFG, "1", "0123456789012345678901234567890123", NULL, NOW, tok, sizeof tok,
                            NULL), ATP_EINVAL);
-    cr_expect_eq(jwt_issue(&CFG, "\xff\xfe", "trader", NOW, tok, sizeof tok, NULL), ATP_EINVAL,
+    cr_expect_eq(jwt_issue(&CFG, "\xff\xfe", "trader", NULL, NOW, tok, sizeof tok, NULL), ATP_EINVAL,
                  "not UTF-8");
-    cr_expect_eq(jwt_issue(&CFG, "1", "trader", NOW, tok, 40, NULL), ATP_ERANGE);
-    cr_expect_eq(jwt_issue(&CFG, "1", "trader", -1, tok, sizeof tok, NULL), ATP_EINVAL);
+    cr_expect_eq(jwt_issue(&CFG, "1", "trader", NULL, NOW, tok, 40, NULL), ATP_ERANGE);
+    cr_expect_eq(jwt_issue(&CFG, "1", "trader", NULL, -1, tok, sizeof tok, NULL), ATP_EINVAL);
     cr_expect_str_eq(jwt_reject_name(JWT_REJECT_EXPIRED), "expired");
+}
+
+/* The session claim: issued and read back; absent when not given; a sid of the wrong type, empty
+ * or too long is refused even under a valid signature; an issuer cannot put a bad one in. */
+Test(jwt, session_claim)
+{
+    long live = atp_alloc_live();
+    char tok[JWT_MAX_LEN + 1];
+    struct jwt_claims issued, got;
+    cr_assert_eq(jwt_issue(&CFG, "42", "trader", "fam-ABC_123", NOW, tok, sizeof tok, &issued), ATP_OK);
+    cr_assert_str_eq(issued.sid, "fam-ABC_123");
+    cr_assert_eq(jwt_verify(&CFG, tok, NOW + 1, &got, NULL), ATP_OK);
+    cr_assert_str_eq(got.sid, "fam-ABC_123");
+    cr_assert_eq(jwt_issue(&CFG, "42", "trader", "", NOW, tok, sizeof tok, &issued), ATP_OK);
+    cr_assert_eq(jwt_verify(&CFG, tok, NOW + 1, &got, NULL), ATP_OK);
+    cr_assert_str_empty(got.sid, "no sid claim: empty");
+    cr_assert_null(strstr(tok, "sid"));
+
+    char long_sid[80];
+    memset(long_sid, 'a', sizeof long_sid - 1);
+    long_sid[sizeof long_sid - 1] = 0;
+    cr_expect_eq(jwt_issue(&CFG, "42", "trader", long_sid, NOW, tok, sizeof tok, NULL), ATP_EINVAL);
+
+    static const char *const bad_payloads[] = {
+        "{\"sub\":\"42\",\"role\":\"trader\",\"iss\":\"atp\",\"aud\":\"atp-api\",\"jti\":\"abc\","
+        "\"iat\":1700000000,\"exp\":1700000900,\"sid\":7}",
+        "{\"sub\":\"42\",\"role\":\"trader\",\"iss\":\"atp\",\"aud\":\"atp-api\",\"jti\":\"abc\","
+        "\"iat\":1700000000,\"exp\":1700000900,\"sid\":\"\"}",
+        "{\"sub\":\"42\",\"role\":\"trader\",\"iss\":\"atp\",\"aud\":\"atp-api\",\"jti\":\"abc\","
+        "\"iat\":1700000000,\"exp\":1700000900,\"sid\":null}",
+        "{\"sub\":\"42\",\"role\":\"trader\",\"iss\":\"atp\",\"aud\":\"atp-api\",\"jti\":\"abc\","
+        "\"iat\":1700000000,\"exp\":1700000900,\"sid\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+    };
+    for (size_t i = 0; i < sizeof bad_payloads / sizeof bad_payloads[0]; i++) {
+        craft(tok, sizeof tok, HS256_HDR, bad_payloads[i], KEY);
+        cr_expect_eq(verify_at(tok, NOW + 1), JWT_REJECT_CLAIMS, "payload %zu", i);
+    }
+    cr_assert_eq(atp_alloc_live(), live);
 }

@@ -36,6 +36,17 @@ enum st {
     ST_TOKEN_REVOKE,
     ST_TOKEN_REVOKE_FAMILY,
     ST_TOKEN_REVOKE_ALL,
+    /* ==== sessions ==== */
+    ST_SESSION_INSERT,
+    ST_SESSION_GET,
+    ST_SESSION_TOUCH,
+    ST_SESSION_REVOKE,
+    ST_SESSION_REVOKE_OTHERS,
+    ST_SESSION_TOKENS_REVOKE_OTHERS,
+    ST_TOTP_STEP_GET,
+    ST_TOTP_STEP_ADVANCE,
+    ST_TOTP_STEP_RESET,
+    /* ==== end of sessions ==== */
     ST_ACCOUNT_INSERT,
     ST_ACCOUNT_GET,
     ST_ACCOUNT_LIST_USER,
@@ -109,6 +120,26 @@ static const char *const st_sql[ST_COUNT] = {
                                "WHERE user_id = $2::bigint AND family_id = $3::text AND revoked_ns = 0",
     [ST_TOKEN_REVOKE_ALL] = "UPDATE refresh_tokens SET revoked_ns = $1::bigint "
                             "WHERE user_id = $2::bigint AND id <> $3::bigint AND revoked_ns = 0",
+    /* ==== sessions ==== */
+    [ST_SESSION_INSERT] = "INSERT INTO sessions (id, user_id, created_ns, last_seen_ns, ip, user_agent) "
+                          "VALUES ($1::text, $2::bigint, $3::bigint, $3::bigint, $4::text, $5::text)",
+    [ST_SESSION_GET] = "SELECT " STORE_SESSION_COLS ", u.role, u.status FROM sessions s "
+                       "JOIN users u ON u.id = s.user_id WHERE s.id = $1::text",
+    [ST_SESSION_TOUCH] = "UPDATE sessions SET last_seen_ns = $1::bigint WHERE id = $2::text "
+                         "AND last_seen_ns < $1::bigint AND revoked_ns = 0",
+    [ST_SESSION_REVOKE] =
+        "UPDATE sessions SET revoke_reason = CASE WHEN revoked_ns = 0 THEN $2::text ELSE revoke_reason END, "
+        "revoked_ns = CASE WHEN revoked_ns = 0 THEN $1::bigint ELSE revoked_ns END "
+        "WHERE id = $3::text AND user_id = $4::bigint",
+    [ST_SESSION_REVOKE_OTHERS] = "UPDATE sessions SET revoked_ns = $1::bigint, revoke_reason = $2::text "
+                                 "WHERE user_id = $3::bigint AND id <> $4::text AND revoked_ns = 0",
+    [ST_SESSION_TOKENS_REVOKE_OTHERS] = "UPDATE refresh_tokens SET revoked_ns = $1::bigint "
+                                        "WHERE user_id = $2::bigint AND family_id <> $3::text AND revoked_ns = 0",
+    [ST_TOTP_STEP_GET] = "SELECT totp_last_step FROM users WHERE id = $1::bigint",
+    [ST_TOTP_STEP_ADVANCE] = "UPDATE users SET totp_last_step = $1::bigint WHERE id = $2::bigint "
+                             "AND totp_last_step < $1::bigint",
+    [ST_TOTP_STEP_RESET] = "UPDATE users SET totp_last_step = -1 WHERE id = $1::bigint",
+    /* ==== end of sessions ==== */
     [ST_ACCOUNT_INSERT] = "INSERT INTO trading_accounts (owner_id, name, broker, created_ns) "
                           "VALUES ($1::bigint, $2::text, $3::text, $4::bigint) RETURNING id",
     [ST_ACCOUNT_GET] = "SELECT id, owner_id, name, broker, created_ns, 'owner'::text "
@@ -844,6 +875,164 @@ static int pg_token_revoke_all_except(struct store *s, int64_t user_id, int64_t 
     return run(pq(s), ST_TOKEN_REVOKE_ALL, &p, NULL, NULL, count, err);
 }
 
+/* ==== sessions ==== */
+
+static int read_session(const PGresult *r, int row, struct store_session *v, struct atp_err *err)
+{
+    TRY(col_text(r, row, 0, v->id, sizeof v->id, "id", err));
+    v->user_id = col_i64(r, row, 1);
+    v->created_ns = col_i64(r, row, 2);
+    v->last_seen_ns = col_i64(r, row, 3);
+    v->revoked_ns = col_i64(r, row, 4);
+    TRY(col_text(r, row, 5, v->revoke_reason, sizeof v->revoke_reason, "revoke_reason", err));
+    TRY(col_text(r, row, 6, v->ip, sizeof v->ip, "ip", err));
+    return col_text(r, row, 7, v->user_agent, sizeof v->user_agent, "user_agent", err);
+}
+
+static int pg_session_create(struct store *s, const struct store_session *ss, struct atp_err *err)
+{
+    struct params p = {0};
+    p_text(&p, ss->id);
+    p_i64(&p, ss->user_id);
+    p_i64(&p, store_now(s));
+    p_text(&p, ss->ip);
+    p_text(&p, ss->user_agent);
+    int status = run(pq(s), ST_SESSION_INSERT, &p, "id", NULL, NULL, err);
+    if (status == ATP_ENOTFOUND) /* the one foreign key */
+        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "user_id", "refers to a row that does not exist");
+    return status;
+}
+
+/* The session, then its user's role and status (columns 8 and 9). */
+struct session_row {
+    struct store_session *session;
+    int *role, *status;
+};
+
+static int read_session_auth(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct session_row *v = out;
+    TRY(read_session(r, row, v->session, err));
+    TRY(col_enum(r, row, 8, store_user_role_name, v->role, "role", err));
+    return col_enum(r, row, 9, store_user_status_name, v->status, "status", err);
+}
+
+static int pg_session_get(struct store *s, const char *id, struct store_session *out, int *user_role,
+                          int *user_status, struct atp_err *err)
+{
+    struct params p = {0};
+    p_text(&p, id);
+    memset(out, 0, sizeof *out);
+    struct session_row row = {out, user_role, user_status};
+    return get_one(pq(s), ST_SESSION_GET, &p, read_session_auth, &row, "id", err);
+}
+
+static int pg_session_touch(struct store *s, const char *id, int64_t seen_ns, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, seen_ns);
+    p_text(&p, id);
+    return run(pq(s), ST_SESSION_TOUCH, &p, NULL, NULL, NULL, err);
+}
+
+static int session_revoke_in_tx(struct pg_store *q, int64_t user_id, const char *id, const char *reason,
+                                struct atp_err *err)
+{
+    struct params p = {0};
+    int64_t now = store_now(&q->base);
+    p_i64(&p, now);
+    p_text(&p, reason);
+    p_text(&p, id);
+    p_i64(&p, user_id);
+    int changed = 0;
+    TRY(run(q, ST_SESSION_REVOKE, &p, NULL, NULL, &changed, err));
+    if (changed == 0)
+        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "id", "no such session for this user");
+    struct params t = {0};
+    p_i64(&t, now);
+    p_i64(&t, user_id);
+    p_text(&t, id);
+    return run(q, ST_TOKEN_REVOKE_FAMILY, &t, NULL, NULL, NULL, err);
+}
+
+static int pg_session_revoke(struct store *s, int64_t user_id, const char *id, const char *reason,
+                             struct atp_err *err)
+{
+    struct pg_store *q = pq(s);
+    TRY(tx_begin(q, err));
+    return tx_end(q, session_revoke_in_tx(q, user_id, id, reason, err), err);
+}
+
+static int revoke_others_in_tx(struct pg_store *q, int64_t user_id, const char *keep_id, const char *reason,
+                               int *count, struct atp_err *err)
+{
+    struct params p = {0};
+    int64_t now = store_now(&q->base);
+    p_i64(&p, now);
+    p_text(&p, reason);
+    p_i64(&p, user_id);
+    p_text(&p, keep_id);
+    TRY(run(q, ST_SESSION_REVOKE_OTHERS, &p, NULL, NULL, count, err));
+    struct params t = {0};
+    p_i64(&t, now);
+    p_i64(&t, user_id);
+    p_text(&t, keep_id);
+    return run(q, ST_SESSION_TOKENS_REVOKE_OTHERS, &t, NULL, NULL, NULL, err);
+}
+
+static int pg_session_revoke_others(struct store *s, int64_t user_id, const char *keep_id,
+                                    const char *reason, int *count, struct atp_err *err)
+{
+    struct pg_store *q = pq(s);
+    TRY(tx_begin(q, err));
+    int status = tx_end(q, revoke_others_in_tx(q, user_id, keep_id, reason, count, err), err);
+    if (status != ATP_OK)
+        *count = 0;
+    return status;
+}
+
+static int read_step(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    (void)err;
+    *(int64_t *)out = col_i64(r, row, 0);
+    return ATP_OK;
+}
+
+static int pg_totp_step_get(struct store *s, int64_t user_id, int64_t *step, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, user_id);
+    return get_one(pq(s), ST_TOTP_STEP_GET, &p, read_step, step, "user_id", err);
+}
+
+static int pg_totp_step_advance(struct store *s, int64_t user_id, int64_t step, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, step);
+    p_i64(&p, user_id);
+    int changed = 0;
+    TRY(run(pq(s), ST_TOTP_STEP_ADVANCE, &p, NULL, NULL, &changed, err));
+    if (changed == 1)
+        return ATP_OK;
+    int64_t stored = 0;
+    TRY(pg_totp_step_get(s, user_id, &stored, err)); /* ATP_ENOTFOUND for an absent user */
+    return atp_err_set(err, ATP_ESTATE, NULL, 0, "step", "step %lld is not later than %lld (a replay)",
+                       (long long)step, (long long)stored);
+}
+
+static int pg_totp_step_reset(struct store *s, int64_t user_id, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, user_id);
+    int changed = 0;
+    TRY(run(pq(s), ST_TOTP_STEP_RESET, &p, NULL, NULL, &changed, err));
+    if (changed == 0)
+        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "user_id", "not found");
+    return ATP_OK;
+}
+
+/* ==== end of sessions ==== */
+
 /* ---- accounts and access ---- */
 
 static int read_account(const PGresult *r, int row, void *out, struct atp_err *err)
@@ -1534,6 +1723,16 @@ static const struct store_ops pg_ops = {
     .token_revoke = pg_token_revoke,
     .token_revoke_family = pg_token_revoke_family,
     .token_revoke_all_except = pg_token_revoke_all_except,
+    /* ==== sessions ==== */
+    .session_create = pg_session_create,
+    .session_get = pg_session_get,
+    .session_touch = pg_session_touch,
+    .session_revoke = pg_session_revoke,
+    .session_revoke_others = pg_session_revoke_others,
+    .totp_step_get = pg_totp_step_get,
+    .totp_step_advance = pg_totp_step_advance,
+    .totp_step_reset = pg_totp_step_reset,
+    /* ==== end of sessions ==== */
     .account_create = pg_account_create,
     .account_get = pg_account_get,
     .accounts_list_for_user = pg_accounts_list_for_user,

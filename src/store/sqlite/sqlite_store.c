@@ -33,6 +33,17 @@ enum st {
     ST_TOKEN_REVOKE,
     ST_TOKEN_REVOKE_FAMILY,
     ST_TOKEN_REVOKE_ALL,
+    /* ==== sessions ==== */
+    ST_SESSION_INSERT,
+    ST_SESSION_GET,
+    ST_SESSION_TOUCH,
+    ST_SESSION_REVOKE,
+    ST_SESSION_REVOKE_OTHERS,
+    ST_SESSION_TOKENS_REVOKE_OTHERS,
+    ST_TOTP_STEP_GET,
+    ST_TOTP_STEP_ADVANCE,
+    ST_TOTP_STEP_RESET,
+    /* ==== end of sessions ==== */
     ST_ACCOUNT_INSERT,
     ST_ACCOUNT_GET,
     ST_ACCOUNT_LIST_USER,
@@ -102,6 +113,24 @@ static const char *const st_sql[ST_COUNT] = {
                                "WHERE user_id = ?2 AND family_id = ?3 AND revoked_ns = 0",
     [ST_TOKEN_REVOKE_ALL] = "UPDATE refresh_tokens SET revoked_ns = ?1 "
                             "WHERE user_id = ?2 AND id <> ?3 AND revoked_ns = 0",
+    /* ==== sessions ==== */
+    [ST_SESSION_INSERT] = "INSERT INTO sessions (id, user_id, created_ns, last_seen_ns, ip, user_agent) "
+                          "VALUES (?1, ?2, ?3, ?3, ?4, ?5)",
+    [ST_SESSION_GET] = "SELECT " STORE_SESSION_COLS ", u.role, u.status FROM sessions s "
+                       "JOIN users u ON u.id = s.user_id WHERE s.id = ?1",
+    [ST_SESSION_TOUCH] = "UPDATE sessions SET last_seen_ns = ?1 WHERE id = ?2 AND last_seen_ns < ?1 "
+                         "AND revoked_ns = 0",
+    [ST_SESSION_REVOKE] =
+        "UPDATE sessions SET revoke_reason = CASE WHEN revoked_ns = 0 THEN ?2 ELSE revoke_reason END, "
+        "revoked_ns = CASE WHEN revoked_ns = 0 THEN ?1 ELSE revoked_ns END WHERE id = ?3 AND user_id = ?4",
+    [ST_SESSION_REVOKE_OTHERS] = "UPDATE sessions SET revoked_ns = ?1, revoke_reason = ?2 "
+                                 "WHERE user_id = ?3 AND id <> ?4 AND revoked_ns = 0",
+    [ST_SESSION_TOKENS_REVOKE_OTHERS] = "UPDATE refresh_tokens SET revoked_ns = ?1 "
+                                        "WHERE user_id = ?2 AND family_id <> ?3 AND revoked_ns = 0",
+    [ST_TOTP_STEP_GET] = "SELECT totp_last_step FROM users WHERE id = ?1",
+    [ST_TOTP_STEP_ADVANCE] = "UPDATE users SET totp_last_step = ?1 WHERE id = ?2 AND totp_last_step < ?1",
+    [ST_TOTP_STEP_RESET] = "UPDATE users SET totp_last_step = -1 WHERE id = ?1",
+    /* ==== end of sessions ==== */
     [ST_ACCOUNT_INSERT] =
         "INSERT INTO trading_accounts (owner_id, name, broker, created_ns) VALUES (?1, ?2, ?3, ?4)",
     [ST_ACCOUNT_GET] = "SELECT id, owner_id, name, broker, created_ns, 'owner' FROM trading_accounts "
@@ -765,6 +794,180 @@ static int sq_token_revoke_all_except(struct store *s, int64_t user_id, int64_t 
     *count = changes(q);
     return ATP_OK;
 }
+
+/* ==== sessions ==== */
+
+static int read_session(sqlite3_stmt *st, void *row, struct atp_err *err)
+{
+    struct store_session *v = row;
+    TRY(col_text(st, 0, v->id, sizeof v->id, "id", err));
+    v->user_id = sqlite3_column_int64(st, 1);
+    v->created_ns = sqlite3_column_int64(st, 2);
+    v->last_seen_ns = sqlite3_column_int64(st, 3);
+    v->revoked_ns = sqlite3_column_int64(st, 4);
+    TRY(col_text(st, 5, v->revoke_reason, sizeof v->revoke_reason, "revoke_reason", err));
+    TRY(col_text(st, 6, v->ip, sizeof v->ip, "ip", err));
+    TRY(col_text(st, 7, v->user_agent, sizeof v->user_agent, "user_agent", err));
+    return ATP_OK;
+}
+
+static int sq_session_create(struct store *s, const struct store_session *ss, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_SESSION_INSERT, &st, err));
+    bind_text(st, 1, ss->id);
+    sqlite3_bind_int64(st, 2, ss->user_id);
+    sqlite3_bind_int64(st, 3, store_now(s));
+    bind_text(st, 4, ss->ip);
+    bind_text(st, 5, ss->user_agent);
+    int rc = sqlite3_step(st);
+    int status = ATP_OK;
+    if (rc != SQLITE_DONE)
+        status = db_fail(q, rc, rc == SQLITE_CONSTRAINT_FOREIGNKEY ? "user_id" : "id", err);
+    sqlite3_reset(st);
+    return status;
+}
+
+/* The session, then its user's role and status (columns 8 and 9). */
+struct session_row {
+    struct store_session *session;
+    int *role, *status;
+};
+
+static int read_session_auth(sqlite3_stmt *st, void *row, struct atp_err *err)
+{
+    struct session_row *r = row;
+    TRY(read_session(st, r->session, err));
+    TRY(col_enum(st, 8, store_user_role_name, r->role, "role", err));
+    return col_enum(st, 9, store_user_status_name, r->status, "status", err);
+}
+
+static int sq_session_get(struct store *s, const char *id, struct store_session *out, int *user_role,
+                          int *user_status, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_SESSION_GET, &st, err));
+    bind_text(st, 1, id);
+    memset(out, 0, sizeof *out);
+    struct session_row row = {out, user_role, user_status};
+    return get_one(q, st, read_session_auth, &row, "id", err);
+}
+
+static int sq_session_touch(struct store *s, const char *id, int64_t seen_ns, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_SESSION_TOUCH, &st, err));
+    sqlite3_bind_int64(st, 1, seen_ns);
+    bind_text(st, 2, id);
+    return exec_done(q, st, NULL, err);
+}
+
+static int session_revoke_in_tx(struct sqlite_store *q, int64_t user_id, const char *id, const char *reason,
+                                struct atp_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t now = store_now(&q->base);
+    TRY(stmt(q, ST_SESSION_REVOKE, &st, err));
+    sqlite3_bind_int64(st, 1, now);
+    bind_text(st, 2, reason);
+    bind_text(st, 3, id);
+    sqlite3_bind_int64(st, 4, user_id);
+    TRY(exec_done(q, st, NULL, err));
+    if (changes(q) == 0)
+        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "id", "no such session for this user");
+    TRY(stmt(q, ST_TOKEN_REVOKE_FAMILY, &st, err));
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, user_id);
+    bind_text(st, 3, id);
+    return exec_done(q, st, NULL, err);
+}
+
+static int sq_session_revoke(struct store *s, int64_t user_id, const char *id, const char *reason,
+                             struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    TRY(tx_begin(q, err));
+    return tx_end(q, session_revoke_in_tx(q, user_id, id, reason, err), err);
+}
+
+static int revoke_others_in_tx(struct sqlite_store *q, int64_t user_id, const char *keep_id,
+                               const char *reason, int *count, struct atp_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t now = store_now(&q->base);
+    TRY(stmt(q, ST_SESSION_REVOKE_OTHERS, &st, err));
+    sqlite3_bind_int64(st, 1, now);
+    bind_text(st, 2, reason);
+    sqlite3_bind_int64(st, 3, user_id);
+    bind_text(st, 4, keep_id);
+    TRY(exec_done(q, st, NULL, err));
+    *count = changes(q);
+    TRY(stmt(q, ST_SESSION_TOKENS_REVOKE_OTHERS, &st, err));
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, user_id);
+    bind_text(st, 3, keep_id);
+    return exec_done(q, st, NULL, err);
+}
+
+static int sq_session_revoke_others(struct store *s, int64_t user_id, const char *keep_id,
+                                    const char *reason, int *count, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    TRY(tx_begin(q, err));
+    int status = tx_end(q, revoke_others_in_tx(q, user_id, keep_id, reason, count, err), err);
+    if (status != ATP_OK)
+        *count = 0;
+    return status;
+}
+
+static int read_step(sqlite3_stmt *st, void *row, struct atp_err *err)
+{
+    (void)err;
+    *(int64_t *)row = sqlite3_column_int64(st, 0);
+    return ATP_OK;
+}
+
+static int sq_totp_step_get(struct store *s, int64_t user_id, int64_t *step, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_TOTP_STEP_GET, &st, err));
+    sqlite3_bind_int64(st, 1, user_id);
+    return get_one(q, st, read_step, step, "user_id", err);
+}
+
+static int sq_totp_step_advance(struct store *s, int64_t user_id, int64_t step, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_TOTP_STEP_ADVANCE, &st, err));
+    sqlite3_bind_int64(st, 1, step);
+    sqlite3_bind_int64(st, 2, user_id);
+    TRY(exec_done(q, st, NULL, err));
+    if (changes(q) == 1)
+        return ATP_OK;
+    int64_t stored = 0;
+    TRY(sq_totp_step_get(s, user_id, &stored, err)); /* ATP_ENOTFOUND for an absent user */
+    return atp_err_set(err, ATP_ESTATE, NULL, 0, "step", "step %lld is not later than %lld (a replay)",
+                       (long long)step, (long long)stored);
+}
+
+static int sq_totp_step_reset(struct store *s, int64_t user_id, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_TOTP_STEP_RESET, &st, err));
+    sqlite3_bind_int64(st, 1, user_id);
+    TRY(exec_done(q, st, NULL, err));
+    if (changes(q) == 0)
+        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "user_id", "not found");
+    return ATP_OK;
+}
+
+/* ==== end of sessions ==== */
 
 /* ---- accounts and access ---- */
 
@@ -1499,6 +1702,16 @@ static const struct store_ops sqlite_ops = {
     .token_revoke = sq_token_revoke,
     .token_revoke_family = sq_token_revoke_family,
     .token_revoke_all_except = sq_token_revoke_all_except,
+    /* ==== sessions ==== */
+    .session_create = sq_session_create,
+    .session_get = sq_session_get,
+    .session_touch = sq_session_touch,
+    .session_revoke = sq_session_revoke,
+    .session_revoke_others = sq_session_revoke_others,
+    .totp_step_get = sq_totp_step_get,
+    .totp_step_advance = sq_totp_step_advance,
+    .totp_step_reset = sq_totp_step_reset,
+    /* ==== end of sessions ==== */
     .account_create = sq_account_create,
     .account_get = sq_account_get,
     .accounts_list_for_user = sq_accounts_list_for_user,
