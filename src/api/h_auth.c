@@ -12,6 +12,7 @@
  * session (revoked, idle, user disabled) is refused. Logout revokes the session, so its access
  * tokens stop working on the next request. */
 #include "api/h_auth.h"
+#include "api/notify.h"
 
 #include "api/authn.h"
 #include "api/h_me.h"
@@ -119,8 +120,10 @@ void h_auth_count_failure(struct api_request *req, struct store_user *u, const c
     if (store_user_update(req->store, u->id, STORE_USER_F_LOCKOUT, u, &err) != ATP_OK)
         atp_log_kv(LOG_ERROR, "auth", "request_id", req->request_id, "failed-login count not saved: %s", err.msg);
     h_auth_audit(req, u->id, action, result, u->email);
-    if (locked)
+    if (locked) {
         h_auth_audit(req, u->id, "auth.lock", "ok", u->email);
+        notify_lockout(req->store, u->id, u->locked_until_ns);
+    }
 }
 
 /* ---- register ---- */

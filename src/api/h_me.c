@@ -4,6 +4,7 @@
  * per email) like a login, so a stolen access token cannot be used to guess the password or the
  * second factor; they are audited but not counted toward the login lockout. */
 #include "api/h_me.h"
+#include "api/notify.h"
 
 #include "api/h_auth.h"
 #include "api/http.h"
@@ -95,6 +96,7 @@ void h_me_password(struct api_request *req, struct api_response *res)
         return;
     }
     h_auth_audit(req, u.id, "password.change", "ok", u.email);
+    notify_password_changed(req->store, u.id);
     res->json = json_pack("{s:s, s:i}", "status", "password_changed", "sessions_revoked", n);
 }
 
