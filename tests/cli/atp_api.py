@@ -4,13 +4,18 @@ OpenAPI document, bodies built from their request schemas, and the six actors of
 authorization tests (admin, owning trader, other trader, invited investor, uninvited investor,
 anonymous) with their fixtures. Used by authz_matrix.py and security.py."""
 
+import base64
+import hashlib
+import hmac
 import http.client
 import itertools
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
+import time
 import urllib.parse
 
 PASSWORD = "correct horse battery"  # every test user's password (never in the database in clear)
@@ -119,6 +124,15 @@ def body_from_schema(schema, uid, required_only=True):
     return body
 
 
+def totp_code(secret_b32, offset_steps=0):
+    """The RFC 6238 code (HMAC-SHA-1, 30 s steps, 6 digits, as auth/totp) of the step containing
+    now + offset_steps * 30 s, for a base32 secret as enrol answers it (unpadded)."""
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(time.time()) // 30 + offset_steps), hashlib.sha1).digest()
+    o = mac[-1] & 15
+    return "%06d" % ((struct.unpack(">I", mac[o:o + 4])[0] & 0x7fffffff) % 1000000)
+
+
 def fill_path(template, values):
     return re.sub(r"\{([a-z_]+)\}", lambda m: urllib.parse.quote(str(values[m.group(1)]), safe=""),
                   template)
@@ -143,6 +157,7 @@ class World:
 
     def __init__(self, api, atp, db, label, admin_email):
         self.api, self.atp, self.db, self.label = api, atp, db, label
+        self.totp_secrets = []  # every TOTP secret enrolled through totp_enrol (leak checks)
         self.email = {"admin": admin_email}
         for who in ACTORS[1:5]:
             self.email[who] = f"{who.replace('_', '-')}-{label}-{uniq()}@example.com"
@@ -229,6 +244,40 @@ class World:
         if r.status != 423:
             raise RuntimeError(f"lock a fresh user: {r}")
         return uid
+
+    def scratch_actor(self, who="scratch"):
+        """Makes who a new actor: a fresh trader, logged in (w.email/token/user_id[who]), for
+        calls that change the caller itself (its password, its 2FA) so no fixture actor changes."""
+        self.user_id[who] = self.fresh_user()
+        self.email[who] = self.last_fresh_email
+        self.token[who] = self.api.login(self.email[who])["access_token"]
+        return who
+
+    def totp_enrol(self, who):
+        """Enrols who (the owner for anonymous) in TOTP 2FA: the secret, pending verification."""
+        who = "owner" if who == "anonymous" else who
+        r = self.as_(who, "POST", "/api/v1/me/totp/enrol")
+        if r.status != 200 or not (r.json or {}).get("secret"):
+            raise RuntimeError(f"TOTP enrol as {who} (is ATP_MASTER_KEY set?): {r}")
+        self.totp_secrets.append(r.json["secret"])
+        return r.json["secret"]
+
+    def totp_enable(self, who):
+        """Enrols who (the owner for anonymous) and turns 2FA on with a first code; the secret."""
+        secret = self.totp_enrol(who)
+        who = "owner" if who == "anonymous" else who
+        r = self.as_(who, "POST", "/api/v1/me/totp/verify", body={"code": totp_code(secret)})
+        if r.status != 200:
+            raise RuntimeError(f"TOTP verify as {who}: {r}")
+        return secret
+
+    def totp_off(self, who):
+        """Leaves who (the owner for anonymous) without 2FA or a pending secret, by password, so
+        its logins need no code again: 200 (turned off) or 409 (there was none)."""
+        who = "owner" if who == "anonymous" else who
+        r = self.as_(who, "POST", "/api/v1/me/totp/disable", body={"password": PASSWORD})
+        if r.status not in (200, 409):
+            raise RuntimeError(f"TOTP disable as {who}: {r}")
 
     def fresh_refresh_token(self, who):
         """A refresh token of a new login of who (the owner's for anonymous)."""

@@ -8,18 +8,19 @@ Each route's path parameters come from the fixtures (atp_api.World.base_params: 
 parameter name fails loudly), its body from authz_expected.tsv's body column when given (JSON with
 {placeholders}, see substitute) or else from its request schema (required fields). Routes that
 consume what they act on (revoke, delete, logout, accept, reject, ...) get a fresh resource before
-every call from SETUP below, so the order of routes and actors never matters. Besides the matrix:
+every call from SETUP below, and routes that leave the caller in another state (2FA) are undone by
+TEARDOWN after every call, so the order of routes and actors never matters. Besides the matrix:
 every cell expected to be 404 must answer exactly like the same request on absent ids (status and
 body), so a 404 never tells another tenant's resource from a missing one.
 
 Adding a route: one row in authz_expected.tsv; plus a SETUP entry when the route destroys or uses
-up its resource; plus a base_params entry in atp_api.py when it has a new path parameter name."""
+up its resource (and a TEARDOWN entry when it changes its caller); plus a base_params entry in atp_api.py when it has a new path parameter name."""
 
 import json
 import sys
 
 from atp_api import ABSENT_ID, ACTORS, PASSWORD, Api, World, body_from_schema, fill_path, \
-    param_values, uniq
+    param_values, totp_code, uniq
 
 
 def fresh_refresh(w, who):
@@ -46,6 +47,19 @@ SETUP = {
     "accounts.brokers.delete": lambda w, who: {"params": {"conn_id": w.create_broker_conn()}},
     # Unread, so the owner's allow cell really marks one read.
     "notifications.read": lambda w, who: {"params": {"id": w.fresh_owner_notification()}},
+    # 2FA state of the caller (the owner for anonymous): verify needs a pending enrolment and its
+    # current code; disable needs 2FA on (the body gives the password). me.password needs none: its
+    # body sets the fixture password again, and the caller's own session (the actor's token) stays.
+    "me.totp.verify": lambda w, who: {"code": totp_code(w.totp_enrol(who))},
+    "me.totp.disable": lambda w, who: (w.totp_enable(who), {})[1],
+}
+
+# Per route name: called after every call of that route as actor who (whatever it answered), to
+# put the caller back as the fixtures have it: no 2FA, so its logins need no code.
+TEARDOWN = {
+    "me.totp.enrol": lambda w, who: w.totp_off(who),
+    "me.totp.verify": lambda w, who: w.totp_off(who),
+    "me.totp.disable": lambda w, who: w.totp_off(who),
 }
 
 
@@ -137,6 +151,8 @@ def main():
                 body = body_from_schema(schema, env["uid"])
             path = fill_path(template, params)
             r = w.as_(who, method, path, body=body)
+            if name in TEARDOWN:
+                TEARDOWN[name](w, who)
             got.append((cell, r.status))
             if not matches(cell, r.status):
                 problems.append(f"{name} as {who}: {method} {path} -> {r.status}, expected {cell}: "

@@ -8,8 +8,11 @@
       On the new routes: hostile role/status (admin), notification type/channel (422 naming
       the item, nothing changed), broker names, credential names and values (stored ones read
       back with exactly the masked summary, never the value), hostile query parameters on every
-      route that documents some. Writes every password and broker credential it sent to
-      SECRETS_OUT (one JSON object {kind, value} a line).
+      route that documents some; the caller's own routes (me.password, me.totp.*) each call on a
+      fresh user, whose password and 2FA state it may change: a wrong current_password or password
+      is 403 naming it, a code never passes, a new password that was taken logs in. Writes every
+      password, broker credential and TOTP secret it sent or was given to SECRETS_OUT (one JSON
+      object {kind, value} a line).
   security.py ratelimit BASE BURST       the per-IP limit answers 429 with Retry-After
   security.py leakcheck SECRETS FILE...       no FILE contains a secret of SECRETS in clear
   security.py leakcheck-logs SECRETS FILE...  the same for log files (which may be empty)
@@ -24,7 +27,7 @@ import sys
 import time
 
 from atp_api import ABSENT_ID, ACTORS, PASSWORD, Api, World, atp_cli, body_from_schema, fill_path, \
-    param_values, uniq
+    param_values, totp_code, uniq
 from authz_matrix import SETUP, load_expected, substitute
 
 FAILS = []
@@ -51,10 +54,17 @@ def jwt_sign(header, payload, key, digest=hashlib.sha256):
     return f"{h}.{p}.{b64url(sig)}"
 
 
-def claims(user_id, role, **over):
+def token_payload(token):
+    p = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+
+
+def claims(user_id, sid, role, **over):
+    """Claims as the server issues them; sid names a live session of user_id (authn refuses a
+    token without one, or with another user's)."""
     now = int(time.time())
     c = {"sub": str(user_id), "role": role, "iat": now, "exp": now + 900, "iss": "atp",
-         "aud": "atp-api", "jti": b64url(os.urandom(16))}
+         "aud": "atp-api", "jti": b64url(os.urandom(16)), "sid": sid}
     c.update(over)
     return c
 
@@ -63,40 +73,45 @@ def jwt_tests(w, secret):
     key = secret.encode()
     me = lambda tok: w.api.request("GET", "/api/v1/me", token=tok)
     uid = w.user_id["owner"]
+    sid = token_payload(w.token["owner"])["sid"]
     good_header = {"alg": "HS256", "typ": "JWT"}
     # The control: a token signed here with the server's key is accepted, so each case below
     # fails for the one thing it changes.
-    r = me(jwt_sign(good_header, claims(uid, "trader"), key))
+    r = me(jwt_sign(good_header, claims(uid, sid, "trader"), key))
     check("jwt: a token signed with the server's key is accepted", r.status == 200 and
           r.json.get("id") == uid, r)
 
     cases = {}
     for alg in ("none", "None", "NONE", "nOnE"):
         header = {"alg": alg, "typ": "JWT"}
-        signed = jwt_sign(header, claims(uid, "admin"), key)
+        signed = jwt_sign(header, claims(uid, sid, "admin"), key)
         h, p, s = signed.split(".")
         cases[f"alg {alg}, no signature"] = f"{h}.{p}."
         cases[f"alg {alg}, HS256 signature"] = signed
         cases[f"alg {alg}, garbage signature"] = f"{h}.{p}.{b64url(b'x' * 32)}"
         cases[f"alg {alg}, two parts"] = f"{h}.{p}"
-    cases["alg HS512 signed HS512"] = jwt_sign({"alg": "HS512", "typ": "JWT"}, claims(uid, "trader"),
+    cases["alg HS512 signed HS512"] = jwt_sign({"alg": "HS512", "typ": "JWT"}, claims(uid, sid, "trader"),
                                                key, hashlib.sha512)
-    cases["alg HS512 signed HS256"] = jwt_sign({"alg": "HS512", "typ": "JWT"}, claims(uid, "trader"), key)
+    cases["alg HS512 signed HS256"] = jwt_sign({"alg": "HS512", "typ": "JWT"}, claims(uid, sid, "trader"), key)
     cases["alg RS256 signed HS256 with the secret"] = jwt_sign({"alg": "RS256", "typ": "JWT"},
-                                                               claims(uid, "trader"), key)
-    cases["alg missing"] = jwt_sign({"typ": "JWT"}, claims(uid, "trader"), key)
-    cases["crit header"] = jwt_sign({"alg": "HS256", "crit": ["exp"]}, claims(uid, "trader"), key)
-    cases["wrong key"] = jwt_sign(good_header, claims(uid, "trader"), b"k" * len(key))
-    cases["key one byte short"] = jwt_sign(good_header, claims(uid, "trader"), key[:-1])
+                                                               claims(uid, sid, "trader"), key)
+    cases["alg missing"] = jwt_sign({"typ": "JWT"}, claims(uid, sid, "trader"), key)
+    cases["crit header"] = jwt_sign({"alg": "HS256", "crit": ["exp"]}, claims(uid, sid, "trader"), key)
+    cases["wrong key"] = jwt_sign(good_header, claims(uid, sid, "trader"), b"k" * len(key))
+    cases["key one byte short"] = jwt_sign(good_header, claims(uid, sid, "trader"), key[:-1])
     now = int(time.time())
-    cases["expired"] = jwt_sign(good_header, claims(uid, "trader", iat=now - 3600, exp=now - 60), key)
-    cases["issued in the future"] = jwt_sign(good_header, claims(uid, "trader", iat=now + 3600,
+    cases["expired"] = jwt_sign(good_header, claims(uid, sid, "trader", iat=now - 3600, exp=now - 60), key)
+    cases["issued in the future"] = jwt_sign(good_header, claims(uid, sid, "trader", iat=now + 3600,
                                                                  exp=now + 4000), key)
-    cases["wrong audience"] = jwt_sign(good_header, claims(uid, "trader", aud="other-api"), key)
-    cases["audience array without ours"] = jwt_sign(good_header, claims(uid, "trader", aud=["x", "y"]), key)
-    cases["wrong issuer"] = jwt_sign(good_header, claims(uid, "trader", iss="evil"), key)
-    cases["no sub"] = jwt_sign(good_header, {k: v for k, v in claims(uid, "trader").items() if k != "sub"}, key)
-    cases["exp as a string"] = jwt_sign(good_header, claims(uid, "trader", exp=str(now + 900)), key)
+    cases["wrong audience"] = jwt_sign(good_header, claims(uid, sid, "trader", aud="other-api"), key)
+    cases["audience array without ours"] = jwt_sign(good_header, claims(uid, sid, "trader", aud=["x", "y"]), key)
+    cases["wrong issuer"] = jwt_sign(good_header, claims(uid, sid, "trader", iss="evil"), key)
+    cases["no sub"] = jwt_sign(good_header, {k: v for k, v in claims(uid, sid, "trader").items() if k != "sub"}, key)
+    cases["no sid"] = jwt_sign(good_header, {k: v for k, v in claims(uid, sid, "trader").items() if k != "sid"}, key)
+    cases["sid of another user's session"] = jwt_sign(
+        good_header, claims(uid, token_payload(w.token["other_trader"])["sid"], "trader"), key)
+    cases["sid unknown"] = jwt_sign(good_header, claims(uid, "0" * len(sid), "trader"), key)
+    cases["exp as a string"] = jwt_sign(good_header, claims(uid, sid, "trader", exp=str(now + 900)), key)
     # Tampered: a real token of the server, payload role raised to admin, the old signature kept.
     real = w.token["owner"]
     h, p, s = real.split(".")
@@ -346,6 +361,8 @@ def metachar_tests(w, expected, secrets):
         who = actor_for(name, expected)
         if not who:
             continue
+        # The caller's own routes change the caller (password, 2FA): each call gets a fresh user.
+        self_changing = name.startswith("me.")
         prefs_before = w.as_(who, "GET", "/api/v1/notifications/preferences").json \
             if name == "notifications.prefs.set" else None
         fields = [(f, p.get("maxLength", 4096)) for f, p in schema.get("properties", {}).items()
@@ -355,13 +372,15 @@ def metachar_tests(w, expected, secrets):
         for field, limit in fields:
             for label, value in hostile_values(field, limit):
                 uid = uniq()
-                body = base_body(w, name, who, schema, expected, uid)
+                caller = w.scratch_actor() if self_changing else who
+                body = base_body(w, name, caller, schema, expected, uid)
                 set_path(body, field, value)
-                # Only a route with path parameters needs its fresh resource (the body is ours).
-                extra = SETUP[name](w, who) if name in SETUP and "{" in template else {}
+                # Only a route with path parameters needs its fresh resource (the body is ours);
+                # the caller's own routes need their state (a pending or enabled 2FA).
+                extra = SETUP[name](w, caller) if name in SETUP and ("{" in template or self_changing) else {}
                 params = param_values(template, base)
                 params.update(extra.pop("params", {}))
-                r = w.as_(who, method, fill_path(template, params), body=body)
+                r = w.as_(caller, method, fill_path(template, params), body=body)
                 sent += 1
                 what = f"metachars: {name}.{field} = {label!r} as {who}"
                 check(f"{what}: never 5xx", 200 <= r.status < 500, r)
@@ -371,6 +390,8 @@ def metachar_tests(w, expected, secrets):
                           r.status in (400, 422) and r.field() == field, r)
                 elif r.status in (400, 422):
                     check(f"{what}: a {r.status} names the field or the body", r.field() in (field, "body"), r)
+                if self_changing:
+                    me_checks(w, what, field, value, label.startswith("over"), caller, r, secrets)
                 if "password" in field and len(value) >= 8:
                     secrets.add(("password", value))  # accepted or refused, never stored in clear
                 if field.startswith("credentials."):
@@ -402,6 +423,48 @@ def metachar_tests(w, expected, secrets):
     check("brokers: hostile credentials were stored", len(stored) >= len(META), len(stored))
     lost = {i: (m, listed.get(i)) for i, m in stored.items() if listed.get(i) != m}
     check("brokers: the list reads back every summary as created", not lost, lost)
+
+
+def me_checks(w, what, field, value, over, caller, r, secrets):
+    """The caller's own routes with one hostile field: a credential that is not the caller's is
+    refused naming it (403 for a password, 400 when over the length, 400/422 for a code: never a
+    200); a new password is
+    taken when long enough (it then logs in, the old one not) or refused naming new_password."""
+    if field == "new_password":
+        check(f"{what}: 200, or 400/422 naming new_password",
+              r.status == 200 or (r.status in (400, 422) and r.field() == field), r)
+        if r.status == 200:
+            secrets.add(("password", value))
+            email = w.email[caller]
+            new = w.api.request("POST", "/api/v1/auth/login", body={"email": email, "password": value})
+            check(f"{what}: the new password logs in", new.status == 200, new)
+            old = w.api.request("POST", "/api/v1/auth/login", body={"email": email, "password": PASSWORD})
+            check(f"{what}: the old password no longer does", old.status == 401, old)
+        return
+    # (Over the schema's length, a 400 naming the field, checked by the caller, is right too.)
+    want = (400, 422) if "password" not in field else (400, 403) if over else (403,)
+    check(f"{what}: refused ({'/'.join(map(str, want))}) naming {field}",
+          r.status in want and r.field() == field, r)
+
+
+def me_tests(w, secrets):
+    """A plain password change and 2FA left on, so the leak checks have a changed password and a
+    stored TOTP secret to look for: the server holds them only hashed / sealed."""
+    who = w.scratch_actor()
+    new = f"changed password {uniq()}"
+    secrets.add(("password", new))
+    r = w.as_(who, "POST", "/api/v1/me/password", body={"current_password": PASSWORD, "new_password": new})
+    check("me: password change -> 200", r.status == 200 and (r.json or {}).get("status") == "password_changed", r)
+    r = w.api.request("POST", "/api/v1/auth/login", body={"email": w.email[who], "password": new})
+    check("me: the new password logs in", r.status == 200, r)
+    who = w.scratch_actor()
+    secret = w.totp_enable(who)
+    r = w.as_(who, "GET", "/api/v1/me")
+    check("me: 2FA on", r.status == 200 and r.json.get("totp_enabled") is True, r)
+    check("me: /me does not show the secret", secret.encode() not in r.body, r)
+    r = w.api.request("POST", "/api/v1/auth/login",
+                      body={"email": w.email[who], "password": PASSWORD, "totp": totp_code(secret, 1)})
+    check("me: login with the next step's code", r.status == 200, r)
 
 
 def brokers_checks(what, body, value, r, stored):
@@ -528,8 +591,10 @@ def cmd_run(base, atp, db, label, admin_email, secret, secrets_out):
     refresh_reuse_tests(w)
     body_tests(w, int(os.environ.get("ATP_BODY_MAX", "65536")))
     metachar_tests(w, expected, secrets)
+    me_tests(w, secrets)
     query_tests(w, expected)
     roundtrip_tests(w, secrets)
+    secrets |= {("totp secret", s) for s in w.totp_secrets}
     with open(secrets_out, "w", encoding="utf-8") as f:
         for kind, value in sorted(secrets):
             f.write(json.dumps({"kind": kind, "value": value}) + "\n")
@@ -553,11 +618,12 @@ def cmd_ratelimit(base, burst):
 
 def cmd_leakcheck(secrets_file, files, logs=False):
     """No file holds a secret in clear: as its bytes, JSON-escaped either way, or as hex (how
-    pg_dump writes a bytea column, so plaintext stored as bytes would show that way). Logs may be
-    empty; a database file or dump may not."""
+    pg_dump writes a bytea column, so plaintext stored as bytes would show that way); a TOTP secret
+    (base32) also not as the key it decodes to, raw or hex. Logs may be empty; a database file or
+    dump may not."""
     with open(secrets_file, encoding="utf-8") as f:
         secrets = [json.loads(line) for line in f if line.strip()]
-    for kind in ("password", "broker credential"):
+    for kind in ("password", "broker credential", "totp secret"):
         n = sum(1 for s in secrets if s["kind"] == kind)
         check(f"leakcheck: {kind}s to look for", n >= 2, n)
     for path in files:
@@ -568,6 +634,9 @@ def cmd_leakcheck(secrets_file, files, logs=False):
             v = s["value"]
             forms = {v.encode(), json.dumps(v, ensure_ascii=False)[1:-1].encode(),
                      json.dumps(v)[1:-1].encode(), v.encode().hex().encode()}
+            if s["kind"] == "totp secret":
+                key = base64.b32decode(v + "=" * (-len(v) % 8))
+                forms |= {key, key.hex().encode(), key.hex().upper().encode()}
             hit = [f for f in forms if f in data]
             check(f"leakcheck: {path} holds no {s['kind']} {v[:80]!r} in clear", not hit, hit[:1])
     return report("leakcheck")

@@ -1,7 +1,10 @@
 # The live authorization matrix (authz_matrix.py): every route of the running server's OpenAPI
 # document x {admin, owning trader, other trader, invited investor, uninvited investor, anonymous}
 # against authz_expected.tsv, on a real `atp serve` with SQLite, then PostgreSQL (a fresh schema)
-# when ATP_TEST_PG_URL is set. The server has a master key, as broker connections need one.
+# when ATP_TEST_PG_URL is set. The server has a master key, as broker connections and 2FA need one.
+# The rate limits are far above what the matrix sends (it measures authorization; test_sessions.sh
+# tests the limits): the setups log in, register and send credentials many times from one IP, and
+# the owner's token makes most of the fixture calls.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 source "$(dirname "$0")/pg_lib.sh"
@@ -11,7 +14,7 @@ MASTER_KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n') # 64 hex digits: a fre
 run_matrix() { # run_matrix DB LABEL
   local admin="root-$2@example.com"
   start_server "$1" ATP_ADMIN_EMAIL="$admin" ATP_ADMIN_PASSWORD="correct horse battery" ATP_RATE_PER_S=10000 \
-    ATP_MASTER_KEY="$MASTER_KEY"
+    ATP_AUTH_IP_BURST=100000 ATP_AUTH_EMAIL_BURST=100000 ATP_USER_RATE_BURST=100000 ATP_MASTER_KEY="$MASTER_KEY"
   if python3 "$HERE/authz_matrix.py" "$U" "$ATP" "$1" "$2" "$admin" "$HERE/authz_expected.tsv"; then
     ok
   else

@@ -2,8 +2,11 @@
 # refresh-token reuse, body limits, malformed JSON, SQL metacharacters / unicode / limit-length
 # strings in every string field of every route with a body, and no plaintext password in the
 # SQLite file or in pg_dump's output; hostile strings in the admin, notification and broker
-# connection bodies and in every documented query parameter; no plaintext broker credential in the
-# SQLite file, pg_dump's output or the server's log (the servers have a master key). SQLite, then PostgreSQL (a fresh schema) when ATP_TEST_PG_URL
+# connection bodies, in the caller's own routes (password change, TOTP: each call on a fresh user)
+# and in every documented query parameter; no plaintext broker credential, changed password or
+# TOTP secret in the SQLite file, pg_dump's output or the server's log (the servers have a master
+# key). The credential-attempt and per-user limits are far above what it sends (one IP, the owner's
+# token for most calls); test_sessions.sh tests them. SQLite, then PostgreSQL (a fresh schema) when ATP_TEST_PG_URL
 # is set; the per-IP rate limit on its own server.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
@@ -17,7 +20,7 @@ run_security() { # run_security DB LABEL: leaves the secrets sent in $TMP/secret
   local admin="root-$2@example.com"
   start_server "$1" ATP_ADMIN_EMAIL="$admin" ATP_ADMIN_PASSWORD="correct horse battery" \
     ATP_RATE_PER_S=100000 ATP_RATE_BURST=100000 ATP_JWT_SECRET="$SECRET" \
-    ATP_MASTER_KEY="$MASTER_KEY"
+    ATP_MASTER_KEY="$MASTER_KEY" ATP_AUTH_IP_BURST=100000 ATP_AUTH_EMAIL_BURST=100000 ATP_USER_RATE_BURST=100000
   if python3 "$HERE/security.py" run "$U" "$ATP" "$1" "$2" "$admin" "$SECRET" "$TMP/secrets-$2"; then
     ok
   else
