@@ -181,10 +181,19 @@ enum h_totp_result h_me_totp_check(struct api_request *req, struct api_response 
     return H_TOTP_OK;
 }
 
+/* Enrolment asks for the password: a stolen access token alone must not be able to put its
+ * holder's authenticator on the account (the real user's next login would need the thief's code). */
+const struct api_field h_me_totp_enrol_body[] = {
+    {"password", API_FT_STRING, 1, PASSWORD_MAX_LEN, "the account's password"},
+    {NULL, 0, 0, 0, NULL},
+};
+
 void h_me_totp_enrol(struct api_request *req, struct api_response *res)
 {
     struct store_user u;
     if (!load_me(req, res, &u))
+        return;
+    if (!password_right(req, res, &u, h_auth_str(req, "password"), "password", "totp.enrol"))
         return;
     if (u.totp_enabled) {
         api_error(res, 409, "totp_enabled", NULL, "two-factor authentication is already on; disable it first");

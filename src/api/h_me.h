@@ -13,6 +13,7 @@
 struct store_user;
 
 extern const struct api_field h_me_password_body[];
+extern const struct api_field h_me_totp_enrol_body[];
 extern const struct api_field h_me_totp_verify_body[];
 extern const struct api_field h_me_totp_disable_body[];
 

@@ -76,9 +76,10 @@ const struct api_route api_routes[] = {
      "{\"200\":{\"description\":\"status, sessions_revoked\"},\"403\":{\"description\":"
      "\"wrong current_password\"},\"422\":{\"description\":\"weak new_password\"},\"429\":"
      "{\"description\":\"too many attempts\"}}"},
-    {API_POST, "/api/v1/me/totp/enrol", "me.totp.enrol", h_me_totp_enrol, NULL,
-     "start TOTP 2FA: a new secret and otpauth URI (shown once; on after verify)", "auth",
-     "{\"200\":{\"description\":\"secret (base32), otpauth_uri, digits, period\"},\"409\":"
+    {API_POST, "/api/v1/me/totp/enrol", "me.totp.enrol", h_me_totp_enrol, h_me_totp_enrol_body,
+     "start TOTP 2FA with the password: a new secret and otpauth URI (shown once; on after verify)", "auth",
+     "{\"200\":{\"description\":\"secret (base32), otpauth_uri, digits, period\"},\"403\":"
+     "{\"description\":\"wrong password\"},\"409\":"
      "{\"description\":\"already enabled\"},\"503\":{\"description\":\"no vault master key "
      "(ATP_MASTER_KEY)\"}}"},
     {API_POST, "/api/v1/me/totp/verify", "me.totp.verify", h_me_totp_verify, h_me_totp_verify_body,

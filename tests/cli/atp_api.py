@@ -256,7 +256,7 @@ class World:
     def totp_enrol(self, who):
         """Enrols who (the owner for anonymous) in TOTP 2FA: the secret, pending verification."""
         who = "owner" if who == "anonymous" else who
-        r = self.as_(who, "POST", "/api/v1/me/totp/enrol")
+        r = self.as_(who, "POST", "/api/v1/me/totp/enrol", body={"password": PASSWORD})
         if r.status != 200 or not (r.json or {}).get("secret"):
             raise RuntimeError(f"TOTP enrol as {who} (is ATP_MASTER_KEY set?): {r}")
         self.totp_secrets.append(r.json["secret"])

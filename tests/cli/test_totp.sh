@@ -30,12 +30,16 @@ run_suite() { # run_suite DB LABEL
   at=$(jget "d['access_token']")
   local auth=(-H "Authorization: Bearer $at")
 
-  post /api/v1/me/totp/enrol
+  post /api/v1/me/totp/enrol -d "{\"password\":\"$pw\"}"
   expect_eq "$L: enrol needs a login" 401 "$CODE"
+  post /api/v1/me/totp/enrol "${auth[@]}" -d '{"password":"not the password"}'
+  expect_eq "$L: enrol with a wrong password (a stolen token alone cannot enrol)" 403 "$CODE"
+  post /api/v1/me/totp/enrol "${auth[@]}"
+  expect_eq "$L: enrol without the password" 400 "$CODE"
   post /api/v1/me/totp/verify "${auth[@]}" -d '{"code":"123456"}'
   expect_eq "$L: verify before enrol" 409 "$CODE"
   expect_json "$L: verify before enrol code" "d['error']['code']" totp_not_enrolled
-  post /api/v1/me/totp/enrol "${auth[@]}"
+  post /api/v1/me/totp/enrol "${auth[@]}" -d "{\"password\":\"$pw\"}"
   expect_eq "$L: enrol" 200 "$CODE"
   local secret uri
   secret=$(jget "d['secret']")
@@ -61,7 +65,7 @@ run_suite() { # run_suite DB LABEL
   expect_eq "$L: verify" 200 "$CODE"
   req "${auth[@]}" "$U/api/v1/me"
   expect_json "$L: on after verify" "d['totp_enabled']" True
-  post /api/v1/me/totp/enrol "${auth[@]}"
+  post /api/v1/me/totp/enrol "${auth[@]}" -d "{\"password\":\"$pw\"}"
   expect_eq "$L: enrol again while on" 409 "$CODE"
 
   # Login now needs the code; a wrong one counts toward the lockout; a code works once.
@@ -108,7 +112,7 @@ run_suite() { # run_suite DB LABEL
   expect_eq "$L: disable by password" 200 "$CODE"
   post /api/v1/auth/login -d "{\"email\":\"$email\",\"password\":\"$pw\"}"
   expect_eq "$L: login without a code once off" 200 "$CODE"
-  post /api/v1/me/totp/enrol "${auth[@]}"
+  post /api/v1/me/totp/enrol "${auth[@]}" -d "{\"password\":\"$pw\"}"
   secret=$(jget "d['secret']")
   post /api/v1/me/totp/verify "${auth[@]}" -d "{\"code\":\"$(totp "$secret" 0)\"}"
   expect_eq "$L: verify the new secret (a new step history)" 200 "$CODE"
@@ -124,7 +128,7 @@ run_suite() { # run_suite DB LABEL
   start_server "$db"
   post /api/v1/auth/login -d "{\"email\":\"$email\",\"password\":\"$pw\"}"
   at=$(jget "d['access_token']")
-  post /api/v1/me/totp/enrol -H "Authorization: Bearer $at"
+  post /api/v1/me/totp/enrol -H "Authorization: Bearer $at" -d "{\"password\":\"$pw\"}"
   expect_eq "$L: enrol without a master key" 503 "$CODE"
   grep -q ATP_MASTER_KEY "$TMP/body" && ok || bad "$L: 503 names ATP_MASTER_KEY"
   stop_server
@@ -132,7 +136,7 @@ run_suite() { # run_suite DB LABEL
   if [ "${db#sqlite:}" != "$db" ]; then
     local got
     got=$(python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(' '.join(f'{a}/{r}={n}' for a,r,n in c.execute('select action,result,count(*) from audit_log where action like \'totp.%\' or result like \'%totp%\' group by 1,2 order by 1,2')))" "${db#sqlite:}")
-    expect_eq "$L: audit" "auth.login/invalid_totp=3 auth.login/totp_required=1 totp.disable/denied=1 totp.disable/invalid_totp=1 totp.disable/ok=2 totp.enable/ok=2 totp.enrol/ok=2 totp.verify/invalid_totp=2" "$got"
+    expect_eq "$L: audit" "auth.login/invalid_totp=3 auth.login/totp_required=1 totp.disable/denied=1 totp.disable/invalid_totp=1 totp.disable/ok=2 totp.enable/ok=2 totp.enrol/denied=1 totp.enrol/ok=2 totp.verify/invalid_totp=2" "$got"
   fi
 }
 
