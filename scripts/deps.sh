@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ATP needs to build, test and run on a fresh Debian 12 machine: the Debian
 # packages below, then the npm packages of web/vendor (lightweight-charts, inlined into the
-# backtest HTML report) with `npm ci` from the committed package-lock.json.
+# backtest HTML report) and of tests/openapi (the OpenAPI validator of tests/cli/test_openapi.sh)
+# with `npm ci` from their committed package-lock.json.
 # Idempotent and quick when everything is there: it asks dpkg (and for Node.js, the PATH) first
 # and only calls apt-get for what is missing, and runs npm ci only when web/vendor/node_modules is
 # missing or was installed from another lockfile. Runs as root, or through sudo when available.
@@ -72,3 +73,6 @@ npm_install() {
 
 npm_install "$ROOT/web/vendor" \
   node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js
+# The standard OpenAPI 3.1 validator tests/cli/test_openapi.sh runs on the live document.
+npm_install "$ROOT/tests/openapi" \
+  node_modules/@seriousme/openapi-schema-validator/index.js

@@ -13,7 +13,10 @@
 #include "core/alloc.h"
 #include "core/log.h"
 
+#include "store/store.h"
+
 #include <libwebsockets.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,17 +24,67 @@
 #include <strings.h>
 #include <time.h>
 
-/* Latency buckets of the duration histogram, seconds. */
+/* Latency buckets of the duration histograms, seconds. */
 static const double lat_bounds[] = {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0};
 #define N_LAT (sizeof lat_bounds / sizeof lat_bounds[0])
 #define N_STATUS_SLOTS 16
+#define JOB_POOL_MAX 256              /* finished jobs kept for reuse (io thread) */
+#define PING_INTERVAL_MS 1000         /* store check period */
+#define PING_OVERDUE_MS 5000          /* a check pending longer than this makes /health degraded */
+
+struct histogram {
+    uint64_t bucket[N_LAT + 1];            /* last = +Inf */
+    double sum_s;
+    uint64_t count;
+};
 
 struct route_stats {
     int status[N_STATUS_SLOTS];            /* 0 = free slot */
     uint64_t count[N_STATUS_SLOTS];
-    uint64_t lat_bucket[N_LAT + 1];        /* last = +Inf */
-    double lat_sum_s;
-    uint64_t lat_count;
+    struct histogram lat;
+};
+
+enum job_kind { JOB_REQUEST, JOB_PING };
+
+struct pss;
+
+/* One request from its headers to its answer. Filled on the io thread; while on_worker it belongs
+ * to the worker running it (the io thread touches only pss, which only it reads); back on the io
+ * thread it is answered and recycled. pss is the ticket of the connection waiting for it: a
+ * connection that closes meanwhile clears it, so the answer of an orphaned job is dropped
+ * instead of being written to freed memory. */
+struct job {
+    struct job *next;                      /* queue link */
+    enum job_kind kind;
+    struct pss *pss;                       /* io thread: the waiting connection; NULL: orphaned */
+    struct lws *wsi;
+    int on_worker;                         /* queued or running on a worker (io thread's view) */
+    /* the request */
+    unsigned method;
+    char path[1024];
+    char query[1024];
+    char request_id[API_REQUEST_ID_MAX + 1];
+    char ip[64];
+    char bearer[JWT_MAX_LEN + 1];          /* Authorization: Bearer token, "" when none */
+    char user_agent[256];
+    int64_t t0_ns;
+    char *body;                            /* kept across reuse (body_cap) */
+    size_t body_len, body_cap;
+    const struct api_route *route;
+    struct api_param params[API_MAX_PARAMS];
+    int n_params;
+    /* the answer */
+    struct api_response res;
+    int64_t t_queued_ns, t_started_ns, t_done_ns;
+    int ping_rc;                           /* JOB_PING: ATP_OK or the store's error */
+    char ping_error[300];
+};
+
+struct worker {
+    pthread_t tid;
+    int started;
+    struct api_server *srv;
+    struct store *store;                   /* this thread's own connection */
 };
 
 struct api_server {
@@ -49,27 +102,51 @@ struct api_server {
     int drain_timer_open;
     int64_t drain_deadline_ms;
     struct timespec started;
-    struct store *store;                   /* borrowed; NULL: no store */
+    struct store *store;                   /* borrowed; the io thread's; NULL: no store */
     const struct vault_keyring *vault;     /* borrowed; NULL: no master key */
     unsigned char jwt_secret[256];
     struct jwt_config jwt;                 /* secret_len 0: no tokens accepted */
+    /* CORS: the allowed origins, parsed from cfg.cors_origins */
+    char origins[API_CORS_ORIGINS_MAX][API_ORIGIN_MAX];
+    int n_origins;
+    /* worker pool */
+    struct worker *workers;
+    int n_workers;
+    pthread_mutex_t q_mu;                  /* guards q_head/q_tail/stopping */
+    pthread_cond_t q_cv;
+    struct job *q_head, *q_tail;
+    int stopping;
+    pthread_mutex_t done_mu;               /* guards done_head/done_tail/async_open */
+    struct job *done_head, *done_tail;
+    uv_async_t done_async;
+    int async_open;
+    int pool_ready;                        /* mutexes, cond and async initialised */
+    int queued;                            /* io thread: jobs handed out, not yet back */
+    struct job *free_jobs;                 /* io thread: recycled jobs */
+    int n_free_jobs;
+    struct histogram worker_wait;          /* queue wait of a job (io thread) */
+    struct histogram worker_run;           /* time a job spends on a worker (io thread) */
+    /* store check (io thread) */
+    uv_timer_t ping_timer;
+    int ping_timer_open;
+    struct job *ping_job;                  /* the one ping, reused */
+    int ping_pending;
+    int64_t ping_sent_ns, ping_done_ns;
+    int ping_ok;
+    double ping_latency_s;
+    char ping_error[300];
+    const char *backend;
 };
 
 /* Per connection (kept across keep-alive requests; reset per request). */
 struct pss {
     struct api_server *srv;
+    struct job *job;                       /* the request in progress, NULL between requests */
     int active;                            /* a request is in flight */
-    unsigned method;
-    char path[1024];
-    char query[1024];
-    char request_id[API_REQUEST_ID_MAX + 1];
-    char ip[64];
-    char bearer[JWT_MAX_LEN + 1];          /* Authorization: Bearer token, "" when none */
-    char user_agent[256];
-    int64_t t0_ns;
-    char *body;
-    size_t body_len, body_cap;
+    unsigned method;                       /* of the request in progress (HEAD: no body) */
+    char origin[API_ORIGIN_MAX];           /* an allowed Origin to echo, "" otherwise */
     int body_expected;                     /* waiting for HTTP_BODY_COMPLETION */
+    int job_ready;                         /* the worker's answer is back, to be written */
     int responded;
     int close_after;                       /* Connection: close after the response */
     int closing;                           /* response written, close once flushed */
@@ -94,6 +171,7 @@ void api_config_defaults(struct api_config *cfg)
     cfg->rate_per_s = 50;
     cfg->rate_burst = 100;
     cfg->drain_timeout_ms = 5000;
+    cfg->workers = 2;
 }
 
 int api_config_listen(struct api_config *cfg, const char *text, struct atp_err *err)
@@ -118,7 +196,75 @@ int api_config_listen(struct api_config *cfg, const char *text, struct atp_err *
     return ATP_OK;
 }
 
+/* 1 when origin[0..len) is scheme://host[:port] as a browser sends it in Origin. */
+static int origin_valid(const char *o, size_t len)
+{
+    size_t skip = len >= 7 && strncmp(o, "http://", 7) == 0 ? 7 : len >= 8 && strncmp(o, "https://", 8) == 0 ? 8 : 0;
+    if (!skip || len == skip || len >= API_ORIGIN_MAX)
+        return 0;
+    int colon = 0;
+    for (size_t i = skip; i < len; i++) {
+        char c = o[i];
+        if (c == ':' && !colon && i > skip && i + 1 < len) {
+            colon = 1;
+            continue;
+        }
+        if (colon ? !(c >= '0' && c <= '9')
+                  : !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                      c == '-' || c == '[' || c == ']'))
+            return 0;
+    }
+    return 1;
+}
+
+int api_config_cors(struct api_config *cfg, const char *list, const char *field, struct atp_err *err)
+{
+    char out[sizeof cfg->cors_origins];
+    size_t n = 0;
+    int count = 0;
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
+        size_t len = (size_t)(t - p);
+        if (len > 0) {
+            if (!origin_valid(p, len))
+                return atp_err_set(err, ATP_EINVAL, NULL, 0, field,
+                                   "'%.*s' is not an origin: want http(s)://host[:port], exact (no path, no "
+                                   "trailing slash, no wildcard)", (int)(len > 300 ? 300 : len), p);
+            if (++count > API_CORS_ORIGINS_MAX)
+                return atp_err_set(err, ATP_EINVAL, NULL, 0, field, "more than %d origins", API_CORS_ORIGINS_MAX);
+            if (n + len + 2 > sizeof out)
+                return atp_err_set(err, ATP_EINVAL, NULL, 0, field, "longer than %zu bytes", sizeof out - 1);
+            if (n)
+                out[n++] = ',';
+            memcpy(out + n, p, len);
+            n += len;
+        }
+        p = *e ? e + 1 : e;
+    }
+    out[n] = '\0';
+    memcpy(cfg->cors_origins, out, n + 1);
+    return ATP_OK;
+}
+
 /* ---- metrics ---- */
+
+static void hist_observe(struct histogram *h, double secs)
+{
+    size_t b = 0;
+    while (b < N_LAT && secs > lat_bounds[b])
+        b++;
+    h->bucket[b]++;
+    h->sum_s += secs;
+    h->count++;
+}
 
 static void stats_record(struct api_server *srv, const struct api_route *route, int status, double secs)
 {
@@ -132,12 +278,7 @@ static void stats_record(struct api_server *srv, const struct api_route *route, 
             break;
         }
     }
-    size_t b = 0;
-    while (b < N_LAT && secs > lat_bounds[b])
-        b++;
-    st->lat_bucket[b]++;
-    st->lat_sum_s += secs;
-    st->lat_count++;
+    hist_observe(&st->lat, secs);
 }
 
 struct textbuf {
@@ -175,6 +316,24 @@ static void tb_printf(struct textbuf *tb, const char *fmt, ...)
     }
 }
 
+/* The series of one histogram; label is `route="x"` or "" (no labels). */
+static void hist_render(struct textbuf *tb, const char *name, const char *label, const struct histogram *h)
+{
+    uint64_t cum = 0;
+    const char *sep = *label ? "," : "";
+    for (size_t b = 0; b <= N_LAT; b++) {
+        cum += h->bucket[b];
+        if (b < N_LAT)
+            tb_printf(tb, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, label, sep, lat_bounds[b],
+                      (unsigned long long)cum);
+        else
+            tb_printf(tb, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, label, sep, (unsigned long long)cum);
+    }
+    tb_printf(tb, "%s_sum%s%s%s %.6f\n", name, *label ? "{" : "", label, *label ? "}" : "", h->sum_s);
+    tb_printf(tb, "%s_count%s%s%s %llu\n", name, *label ? "{" : "", label, *label ? "}" : "",
+              (unsigned long long)h->count);
+}
+
 int api_metrics_render(struct api_server *srv, char **out, size_t *len)
 {
     struct textbuf tb = {0};
@@ -191,31 +350,40 @@ int api_metrics_render(struct api_server *srv, char **out, size_t *len)
     tb_printf(&tb, "# HELP atp_http_request_duration_seconds Time from request to response.\n"
                    "# TYPE atp_http_request_duration_seconds histogram\n");
     for (size_t r = 0; r <= api_n_routes; r++) {
-        const struct route_stats *st = &srv->stats[r];
-        const char *name = r < api_n_routes ? api_routes[r].name : "unmatched";
-        if (!st->lat_count)
+        char label[160];
+        if (!srv->stats[r].lat.count)
             continue;
-        uint64_t cum = 0;
-        for (size_t b = 0; b <= N_LAT; b++) {
-            cum += st->lat_bucket[b];
-            if (b < N_LAT)
-                tb_printf(&tb, "atp_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                          name, lat_bounds[b], (unsigned long long)cum);
-            else
-                tb_printf(&tb, "atp_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-                          name, (unsigned long long)cum);
-        }
-        tb_printf(&tb, "atp_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name, st->lat_sum_s);
-        tb_printf(&tb, "atp_http_request_duration_seconds_count{route=\"%s\"} %llu\n", name,
-                  (unsigned long long)st->lat_count);
+        snprintf(label, sizeof label, "route=\"%s\"", r < api_n_routes ? api_routes[r].name : "unmatched");
+        hist_render(&tb, "atp_http_request_duration_seconds", label, &srv->stats[r].lat);
     }
+    tb_printf(&tb, "# HELP atp_worker_duration_seconds Time a request spends on a worker thread: identity, "
+                   "ownership, policy, body schema and handler, i.e. the store calls (and password hashing) "
+                   "of the request.\n# TYPE atp_worker_duration_seconds histogram\n");
+    hist_render(&tb, "atp_worker_duration_seconds", "", &srv->worker_run);
+    tb_printf(&tb, "# HELP atp_worker_queue_wait_seconds Time a request waits for a free worker.\n"
+                   "# TYPE atp_worker_queue_wait_seconds histogram\n");
+    hist_render(&tb, "atp_worker_queue_wait_seconds", "", &srv->worker_wait);
+    struct api_store_health h;
+    api_server_store_health(srv, &h);
+    tb_printf(&tb, "# HELP atp_store_up 1 when the last store check (every second) succeeded.\n"
+                   "# TYPE atp_store_up gauge\natp_store_up %d\n"
+                   "# HELP atp_store_ping_seconds Duration of the last store check (a round trip to the database).\n"
+                   "# TYPE atp_store_ping_seconds gauge\natp_store_ping_seconds %.6f\n",
+              h.ok, h.latency_ms / 1e3);
     tb_printf(&tb, "# HELP atp_http_rate_limited_total Requests refused by the per-IP rate limit.\n"
                    "# TYPE atp_http_rate_limited_total counter\natp_http_rate_limited_total %llu\n"
                    "# HELP atp_http_inflight_requests Requests being served.\n"
                    "# TYPE atp_http_inflight_requests gauge\natp_http_inflight_requests %d\n"
+                   "# HELP atp_worker_queue_depth Requests handed to the workers and not answered yet.\n"
+                   "# TYPE atp_worker_queue_depth gauge\natp_worker_queue_depth %d\n"
+                   "# HELP atp_workers Worker threads.\n"
+                   "# TYPE atp_workers gauge\natp_workers %d\n"
+                   "# HELP atp_websockets_open Open WebSocket connections (always 0: /ws is not served yet).\n"
+                   "# TYPE atp_websockets_open gauge\natp_websockets_open 0\n"
                    "# HELP atp_uptime_seconds Seconds since the server started.\n"
                    "# TYPE atp_uptime_seconds gauge\natp_uptime_seconds %.3f\n",
-              (unsigned long long)srv->rate_limited, srv->inflight, api_server_uptime_s(srv));
+              (unsigned long long)srv->rate_limited, srv->inflight, srv->queued, srv->n_workers,
+              api_server_uptime_s(srv));
     if (tb.failed) {
         atp_free(tb.p);
         return ATP_ENOMEM;
@@ -265,13 +433,86 @@ int api_server_port(const struct api_server *srv)
     return srv->port;
 }
 
+/* ---- jobs (io thread) ---- */
+
+static struct job *job_get(struct api_server *srv)
+{
+    struct job *job = srv->free_jobs;
+    if (job) {
+        srv->free_jobs = job->next;
+        srv->n_free_jobs--;
+    } else {
+        job = atp_calloc(1, sizeof *job);
+        if (!job)
+            return NULL;
+    }
+    char *body = job->body;
+    size_t cap = job->body_cap;
+    /* Only the small fields: the strings are written before they are read. */
+    job->next = NULL;
+    job->kind = JOB_REQUEST;
+    job->pss = NULL;
+    job->wsi = NULL;
+    job->on_worker = 0;
+    job->route = NULL;
+    job->n_params = 0;
+    job->body = body;
+    job->body_cap = cap;
+    job->body_len = 0;
+    memset(&job->res, 0, sizeof job->res);
+    return job;
+}
+
+static void job_put(struct api_server *srv, struct job *job)
+{
+    if (!job)
+        return;
+    json_decref(job->res.json);
+    atp_free(job->res.text);
+    job->res.json = NULL;
+    job->res.text = NULL;
+    sodium_memzero(job->bearer, sizeof job->bearer);
+    if (job->body_len)
+        sodium_memzero(job->body, job->body_len); /* a login's password */
+    if (srv->n_free_jobs < JOB_POOL_MAX && job->body_cap <= 65536) {
+        job->next = srv->free_jobs;
+        srv->free_jobs = job;
+        srv->n_free_jobs++;
+        return;
+    }
+    atp_free(job->body);
+    atp_free(job);
+}
+
+/* Frees a list of jobs, except keep (the ping job, freed on its own). */
+static void job_free_list(struct job *job, const struct job *keep)
+{
+    while (job) {
+        struct job *next = job->next;
+        if (job == keep) {
+            job = next;
+            continue;
+        }
+        json_decref(job->res.json);
+        atp_free(job->res.text);
+        atp_free(job->body);
+        atp_free(job);
+        job = next;
+    }
+}
+
 /* ---- request lifecycle ---- */
 
 static void pss_reset(struct pss *pss)
 {
-    atp_free(pss->body);
-    atp_free(pss->out);
     struct api_server *srv = pss->srv;
+    if (pss->job) {
+        if (pss->job->on_worker)
+            pss->job->pss = NULL; /* orphaned: dropped when the worker hands it back */
+        else if (srv)
+            job_put(srv, pss->job);
+    }
+    atp_free(pss->out);
     if (pss->active && srv)
         srv->inflight--;
     memset(pss, 0, sizeof *pss);
@@ -285,7 +526,39 @@ static int add_header(struct lws *wsi, const char *name, const char *value, unsi
                                        (int)strlen(value), p, end);
 }
 
-/* Serializes res, writes the status line and headers now and queues the body for WRITEABLE. */
+/* Writes the next piece of the body; at its end completes the transaction (or closes). The
+ * return value is the lws callback's. */
+static int write_body(struct lws *wsi, struct pss *pss)
+{
+    unsigned char buf[LWS_PRE + 16384];
+    size_t left = pss->out_len - pss->out_sent;
+    size_t n = left < sizeof buf - LWS_PRE ? left : sizeof buf - LWS_PRE;
+    if (n > 0) {
+        memcpy(buf + LWS_PRE, pss->out + pss->out_sent, n);
+        int final = n == left;
+        if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+            return -1;
+        pss->out_sent += n;
+        if (!final) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+    }
+    int close_after = pss->close_after || pss->body_expected;
+    pss_reset(pss);
+    if (close_after) {
+        /* The body may still be unread: closing is the only way back to a clean stream. */
+        if (!lws_partial_buffered(wsi))
+            return -1;
+        pss->closing = 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* Serializes res (taking its contents), writes the status line and headers, then the body (or
+ * its first piece). io thread, inside an lws callback of wsi. */
 static int respond(struct lws *wsi, struct pss *pss, struct api_response *res, const struct api_route *route)
 {
     struct api_server *srv = pss->srv;
@@ -317,22 +590,34 @@ static int respond(struct lws *wsi, struct pss *pss, struct api_response *res, c
         pss->out_len = 0;
     pss->responded = 1;
 
-    double secs = (double)(mono_ns() - pss->t0_ns) / 1e9;
+    struct job *job = pss->job;
+    const char *request_id = job ? job->request_id : "-";
+    double secs = job ? (double)(mono_ns() - job->t0_ns) / 1e9 : 0;
     stats_record(srv, route, status, secs);
-    atp_log_kv(status == 500 ? LOG_ERROR : LOG_INFO, "http", "request_id", pss->request_id,
-               "%s %s %d %.3fms ip=%s route=%s", api_method_name(pss->method), pss->path, status,
-               secs * 1e3, pss->ip, route ? route->name : "-");
+    atp_log_kv(status == 500 ? LOG_ERROR : LOG_INFO, "http", "request_id", request_id,
+               "%s %s %d %.3fms ip=%s route=%s", api_method_name(pss->method), job ? job->path : "-",
+               status, secs * 1e3, job ? job->ip : "-", route ? route->name : "-");
 
     unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
     char num[32];
     if (lws_add_http_common_headers(wsi, (unsigned int)status, ctype, (lws_filepos_t)pss->out_len, &p, end) ||
-        add_header(wsi, "x-request-id:", pss->request_id, &p, end) ||
+        add_header(wsi, "x-request-id:", request_id, &p, end) ||
         add_header(wsi, "x-content-type-options:", "nosniff", &p, end) ||
         add_header(wsi, "x-frame-options:", "DENY", &p, end) ||
-        add_header(wsi, "content-security-policy:", "default-src 'none'; frame-ancestors 'none'", &p, end) ||
+        add_header(wsi, "content-security-policy:",
+                   res->csp ? res->csp : "default-src 'none'; frame-ancestors 'none'", &p, end) ||
         add_header(wsi, "referrer-policy:", "no-referrer", &p, end) ||
         add_header(wsi, "cache-control:", "no-store", &p, end))
         return -1;
+    if (srv->n_origins > 0) {
+        /* The answer depends on Origin whenever CORS is on: caches must key on it. */
+        if (add_header(wsi, "vary:", "Origin", &p, end))
+            return -1;
+        if (pss->origin[0] && (add_header(wsi, "access-control-allow-origin:", pss->origin, &p, end) ||
+                               add_header(wsi, "access-control-expose-headers:", "X-Request-Id, Retry-After",
+                                          &p, end)))
+            return -1;
+    }
     if (res->retry_after_s > 0) {
         snprintf(num, sizeof num, "%d", res->retry_after_s);
         if (add_header(wsi, "retry-after:", num, &p, end))
@@ -340,14 +625,19 @@ static int respond(struct lws *wsi, struct pss *pss, struct api_response *res, c
     }
     if (res->allow[0] && add_header(wsi, "allow:", res->allow, &p, end))
         return -1;
+    if (res->status == 204 && res->allow[0] &&
+        (add_header(wsi, "access-control-allow-methods:", res->allow, &p, end) ||
+         add_header(wsi, "access-control-allow-headers:", "Authorization, Content-Type, X-Request-Id, Idempotency-Key",
+                    &p, end) ||
+         add_header(wsi, "access-control-max-age:", "600", &p, end)))
+        return -1;
     if ((pss->close_after || srv->draining) && add_header(wsi, "connection:", "close", &p, end))
         return -1;
     if (srv->draining)
         pss->close_after = 1;
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
-    lws_callback_on_writable(wsi);
-    return 0;
+    return write_body(wsi, pss);
 }
 
 static int respond_error(struct lws *wsi, struct pss *pss, int status, const char *code,
@@ -358,73 +648,334 @@ static int respond_error(struct lws *wsi, struct pss *pss, int status, const cha
     return respond(wsi, pss, &res, route);
 }
 
-/* Runs the pipeline once the whole request (headers and body) is in. */
-static int dispatch(struct lws *wsi, struct pss *pss)
+/* Identity -> ownership -> policy -> body schema -> handler for a matched request, on the thread
+ * that owns store (a worker, or the io thread for io-thread routes and the inline mode).
+ * Fills job->res; reads only job, store and the server's immutable settings. */
+static void run_pipeline(struct api_server *srv, struct job *job, struct store *store)
 {
-    struct api_server *srv = pss->srv;
     struct api_request req = {0};
-    struct api_response res = {0};
-    const struct api_route *route = NULL;
-    unsigned allowed = 0;
-    char allow[64];
-
-    enum api_match m = api_route_match(api_routes, api_n_routes, pss->method, pss->path, &route,
-                                       req.params, &req.n_params, &allowed);
-    if (m == API_MATCH_NOT_FOUND)
-        return respond_error(wsi, pss, 404, "not_found", NULL, "no such route", NULL);
-    if (m == API_MATCH_BAD_METHOD) {
-        api_error(&res, 405, "method_not_allowed", NULL, "%s is not allowed here; allowed: %s",
-                  api_method_name(pss->method), api_method_list(allowed, allow, sizeof allow));
-        snprintf(res.allow, sizeof res.allow, "%s", allow);
-        return respond(wsi, pss, &res, NULL);
-    }
+    struct api_response *res = &job->res;
+    const struct api_route *route = job->route;
+    memcpy(req.params, job->params, sizeof req.params);
+    req.n_params = job->n_params;
     /* Identity (api/authn.c): the caller, its session and its per-user rate limit; an ended
      * session or a rate-limited user is answered here. Then ownership, then the policy. */
     struct api_identity who;
-    if (api_authn_resolve(api_authn_global(), srv->jwt.secret_len ? &srv->jwt : NULL, srv->store, pss->bearer,
-                          pss->request_id, &who) != 0)
-        return respond_error(wsi, pss, 500, "internal", NULL, "cannot resolve the caller", route);
-    if (api_authn_refusal(&who, route, &res))
-        return respond(wsi, pss, &res, route);
+    if (api_authn_resolve(api_authn_global(), srv->jwt.secret_len ? &srv->jwt : NULL, store, job->bearer,
+                          job->request_id, &who) != 0) {
+        api_error(res, 500, "internal", NULL, "cannot resolve the caller");
+        return;
+    }
+    if (api_authn_refusal(&who, route, res))
+        return;
     enum api_role role = who.role;
     memcpy(req.session_id, who.session_id, sizeof req.session_id);
     req.user_id = who.user_id;
     req.role = (int)role;
     /* Ownership: the caller's relation to the addressed account, resolved once, before the policy. */
     enum api_relation rel = API_REL_NONE;
-    if (h_accounts_relation(srv->store, route, req.params, req.n_params, req.user_id, role, &rel) != 0)
-        return respond_error(wsi, pss, 500, "internal", NULL, "cannot resolve access", route);
+    if (h_accounts_relation(store, route, req.params, req.n_params, req.user_id, role, &rel) != 0) {
+        api_error(res, 500, "internal", NULL, "cannot resolve access");
+        return;
+    }
     enum api_decision d = api_policy_decide(route->name, role, rel);
-    if (d == API_POLICY_UNAUTHENTICATED)
-        return respond_error(wsi, pss, 401, "unauthenticated", NULL, "log in first", route);
-    if (d == API_POLICY_FORBIDDEN)
-        return respond_error(wsi, pss, 403, "forbidden", NULL, "not allowed for your role", route);
-    if (d == API_POLICY_HIDDEN)
-        return respond_error(wsi, pss, 404, "not_found", NULL, "no such resource", route);
+    if (d == API_POLICY_UNAUTHENTICATED) {
+        api_error(res, 401, "unauthenticated", NULL, "log in first");
+        return;
+    }
+    if (d == API_POLICY_FORBIDDEN) {
+        api_error(res, 403, "forbidden", NULL, "not allowed for your role");
+        return;
+    }
+    if (d == API_POLICY_HIDDEN) {
+        api_error(res, 404, "not_found", NULL, "no such resource");
+        return;
+    }
 
-    req.method = pss->method;
-    req.path = pss->path;
-    req.query = pss->query;
-    req.request_id = pss->request_id;
-    req.client_ip = pss->ip;
-    req.user_agent = pss->user_agent;
-    req.body = pss->body;
-    req.body_len = pss->body_len;
+    req.method = job->method;
+    req.path = job->path;
+    req.query = job->query;
+    req.request_id = job->request_id;
+    req.client_ip = job->ip;
+    req.user_agent = job->user_agent;
+    req.body = job->body;
+    req.body_len = job->body_len;
     req.route = route;
     req.server = srv;
-    req.store = srv->store;
+    req.store = store;
     if (route->body) {
         struct atp_err err;
-        if (api_body_parse(pss->body, pss->body_len, route->body, &req.json, &err) != ATP_OK)
-            return respond_error(wsi, pss, 400, err.field[0] && strcmp(err.field, "body") == 0
-                                                    ? "malformed_body" : "invalid_field",
-                                 err.field, err.msg, route);
-    } else if (pss->body_len > 0) {
-        return respond_error(wsi, pss, 400, "unexpected_body", "body", "this route takes no body", route);
+        if (api_body_parse(job->body, job->body_len, route->body, &req.json, &err) != ATP_OK) {
+            api_error(res, 400, err.field[0] && strcmp(err.field, "body") == 0 ? "malformed_body" : "invalid_field",
+                      err.field, "%s", err.msg);
+            return;
+        }
+    } else if (job->body_len > 0) {
+        api_error(res, 400, "unexpected_body", "body", "this route takes no body");
+        return;
     }
-    route->handler(&req, &res);
+    route->handler(&req, res);
     json_decref(req.json);
-    return respond(wsi, pss, &res, route);
+}
+
+/* ---- worker pool ---- */
+
+/* The store check: one cheap read on the connection (the migration table). */
+static void run_ping(struct job *job, struct store *store)
+{
+    struct atp_err err;
+    atp_err_clear(&err);
+    int count = 0;
+    job->ping_rc = store ? store_migrate_status(store, NULL, 0, &count, &err) : ATP_OK;
+    snprintf(job->ping_error, sizeof job->ping_error, "%s", job->ping_rc == ATP_OK ? "" : err.msg);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct api_server *srv = w->srv;
+    for (;;) {
+        pthread_mutex_lock(&srv->q_mu);
+        while (!srv->q_head && !srv->stopping)
+            pthread_cond_wait(&srv->q_cv, &srv->q_mu);
+        struct job *job = srv->q_head;
+        if (!job) { /* stopping, and nothing left to do */
+            pthread_mutex_unlock(&srv->q_mu);
+            break;
+        }
+        srv->q_head = job->next;
+        if (!srv->q_head)
+            srv->q_tail = NULL;
+        pthread_mutex_unlock(&srv->q_mu);
+
+        job->next = NULL;
+        job->t_started_ns = mono_ns();
+        if (job->kind == JOB_PING)
+            run_ping(job, w->store);
+        else
+            run_pipeline(srv, job, w->store);
+        job->t_done_ns = mono_ns();
+
+        pthread_mutex_lock(&srv->done_mu);
+        if (srv->done_tail)
+            srv->done_tail->next = job;
+        else
+            srv->done_head = job;
+        srv->done_tail = job;
+        /* Under done_mu: the io thread closes the handle only after clearing async_open under it. */
+        if (srv->async_open)
+            uv_async_send(&srv->done_async);
+        pthread_mutex_unlock(&srv->done_mu);
+    }
+    return NULL;
+}
+
+static void submit(struct api_server *srv, struct job *job)
+{
+    job->on_worker = 1;
+    job->next = NULL;
+    job->t_queued_ns = mono_ns();
+    srv->queued++;
+    pthread_mutex_lock(&srv->q_mu);
+    if (srv->q_tail)
+        srv->q_tail->next = job;
+    else
+        srv->q_head = job;
+    srv->q_tail = job;
+    pthread_cond_signal(&srv->q_cv);
+    pthread_mutex_unlock(&srv->q_mu);
+}
+
+static void ping_apply(struct api_server *srv, const struct job *job)
+{
+    srv->ping_pending = 0;
+    srv->ping_ok = job->ping_rc == ATP_OK;
+    srv->ping_latency_s = (double)(job->t_done_ns - job->t_started_ns) / 1e9;
+    srv->ping_done_ns = job->t_done_ns;
+    snprintf(srv->ping_error, sizeof srv->ping_error, "%s", job->ping_error);
+    if (!srv->ping_ok)
+        atp_log(LOG_ERROR, "http", "store check failed: %s", job->ping_error);
+}
+
+/* Answers that came back from the workers (io thread, woken by uv_async_send). */
+static void on_done(uv_async_t *a)
+{
+    struct api_server *srv = a->data;
+    pthread_mutex_lock(&srv->done_mu);
+    struct job *job = srv->done_head;
+    srv->done_head = srv->done_tail = NULL;
+    pthread_mutex_unlock(&srv->done_mu);
+    while (job) {
+        struct job *next = job->next;
+        job->next = NULL;
+        job->on_worker = 0;
+        srv->queued--;
+        if (job->kind == JOB_PING) {
+            ping_apply(srv, job);
+        } else {
+            hist_observe(&srv->worker_wait, (double)(job->t_started_ns - job->t_queued_ns) / 1e9);
+            hist_observe(&srv->worker_run, (double)(job->t_done_ns - job->t_started_ns) / 1e9);
+            if (!job->pss) {
+                job_put(srv, job); /* its connection closed meanwhile */
+            } else {
+                job->pss->job_ready = 1;
+                lws_callback_on_writable(job->wsi);
+            }
+        }
+        job = next;
+    }
+}
+
+static void on_ping_timer(uv_timer_t *t)
+{
+    struct api_server *srv = t->data;
+    if (srv->ping_pending || srv->draining)
+        return;
+    srv->ping_pending = 1;
+    srv->ping_sent_ns = mono_ns();
+    if (srv->n_workers > 0) {
+        submit(srv, srv->ping_job);
+    } else {
+        srv->ping_job->t_started_ns = mono_ns();
+        run_ping(srv->ping_job, srv->store);
+        srv->ping_job->t_done_ns = mono_ns();
+        ping_apply(srv, srv->ping_job);
+    }
+}
+
+void api_server_store_health(const struct api_server *srv, struct api_store_health *out)
+{
+    memset(out, 0, sizeof *out);
+    out->backend = srv->backend;
+    if (!srv->backend) {
+        out->ok = 1;
+        return;
+    }
+    int64_t now = mono_ns();
+    out->ok = srv->ping_ok;
+    out->latency_ms = srv->ping_latency_s * 1e3;
+    out->age_ms = (double)(now - srv->ping_done_ns) / 1e6;
+    snprintf(out->error, sizeof out->error, "%s", srv->ping_ok ? "" : srv->ping_error);
+    if (srv->ping_pending && now - srv->ping_sent_ns > (int64_t)PING_OVERDUE_MS * 1000000) {
+        out->ok = 0;
+        snprintf(out->error, sizeof out->error, "the store check has been pending for %.0f ms",
+                 (double)(now - srv->ping_sent_ns) / 1e6);
+    }
+}
+
+int api_server_workers(const struct api_server *srv)
+{
+    return srv->n_workers;
+}
+
+int api_server_start_workers(struct api_server *srv, const char *store_url, struct atp_err *err)
+{
+    int n = srv->cfg.workers;
+    if (srv->workers || srv->ping_job)
+        return atp_err_set(err, ATP_ESTATE, NULL, 0, NULL, "workers already started");
+    if (n < 0 || n > API_WORKERS_MAX)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "workers", "must be 0..%d, not %d", API_WORKERS_MAX, n);
+    if (n > 0 && store_url && strcmp(store_url, "sqlite::memory:") == 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "db",
+                           "sqlite::memory: is private to one connection, so the %d workers would each see an "
+                           "empty database: use sqlite:PATH, PostgreSQL, or workers 0", n);
+    srv->ping_job = atp_calloc(1, sizeof *srv->ping_job);
+    if (!srv->ping_job)
+        return atp_err_set(err, ATP_ENOMEM, NULL, 0, NULL, "out of memory");
+    srv->ping_job->kind = JOB_PING;
+    if (n > 0 && store_url) {
+        srv->workers = atp_calloc((size_t)n, sizeof *srv->workers);
+        if (!srv->workers)
+            return atp_err_set(err, ATP_ENOMEM, NULL, 0, NULL, "out of memory");
+        for (int i = 0; i < n; i++) {
+            srv->workers[i].srv = srv;
+            int rc = store_open(store_url, &srv->workers[i].store, err);
+            if (rc != ATP_OK)
+                return rc;
+        }
+    } else {
+        n = 0;
+    }
+    struct store *check = n > 0 ? srv->workers[0].store : srv->store;
+    srv->backend = check ? store_backend(check) : NULL;
+    /* The first check, synchronous, so /health is true from the first request. */
+    srv->ping_job->t_started_ns = mono_ns();
+    run_ping(srv->ping_job, check);
+    srv->ping_job->t_done_ns = mono_ns();
+    ping_apply(srv, srv->ping_job);
+    if (uv_timer_init(srv->loop, &srv->ping_timer) != 0)
+        return atp_err_set(err, ATP_EIO, NULL, 0, NULL, "cannot create the store check timer");
+    srv->ping_timer.data = srv;
+    srv->ping_timer_open = 1;
+    uv_timer_start(&srv->ping_timer, on_ping_timer, PING_INTERVAL_MS, PING_INTERVAL_MS);
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&srv->workers[i].tid, NULL, worker_main, &srv->workers[i]) != 0)
+            return atp_err_set(err, ATP_EIO, NULL, 0, "workers", "cannot start worker thread %d", i + 1);
+        srv->workers[i].started = 1;
+        srv->n_workers++;
+    }
+    atp_log(LOG_INFO, "http", "%d worker thread(s), store %s", srv->n_workers, srv->backend ? srv->backend : "none");
+    return ATP_OK;
+}
+
+/* Joins the workers (after they finished what was queued) and closes their store connections:
+ * for SQLite that checkpoints the WAL into the database file (store/sqlite: close). */
+static void workers_stop(struct api_server *srv)
+{
+    if (!srv->pool_ready)
+        return;
+    pthread_mutex_lock(&srv->q_mu);
+    srv->stopping = 1;
+    pthread_cond_broadcast(&srv->q_cv);
+    pthread_mutex_unlock(&srv->q_mu);
+    int closed = 0;
+    for (int i = 0; srv->workers && i < srv->cfg.workers; i++) {
+        if (srv->workers[i].started)
+            pthread_join(srv->workers[i].tid, NULL);
+        if (srv->workers[i].store) {
+            store_close(srv->workers[i].store);
+            closed++;
+        }
+    }
+    if (closed)
+        atp_log(LOG_INFO, "http", "workers stopped; %d store connection(s) flushed and closed", closed);
+    atp_free(srv->workers);
+    srv->workers = NULL;
+    srv->n_workers = 0;
+}
+
+/* ---- requests (io thread) ---- */
+
+/* Runs what follows the route match once the whole request (headers and body) is in: on a
+ * worker, or right here for io-thread routes (and without workers). */
+static int dispatch(struct lws *wsi, struct pss *pss)
+{
+    struct api_server *srv = pss->srv;
+    struct job *job = pss->job;
+    const struct api_route *route = NULL;
+    unsigned allowed = 0;
+    char allow[64];
+
+    enum api_match m = api_route_match(api_routes, api_n_routes, job->method, job->path, &route,
+                                       job->params, &job->n_params, &allowed);
+    if (m == API_MATCH_NOT_FOUND)
+        return respond_error(wsi, pss, 404, "not_found", NULL, "no such route", NULL);
+    if (m == API_MATCH_BAD_METHOD) {
+        struct api_response res = {0};
+        api_error(&res, 405, "method_not_allowed", NULL, "%s is not allowed here; allowed: %s",
+                  api_method_name(job->method), api_method_list(allowed, allow, sizeof allow));
+        snprintf(res.allow, sizeof res.allow, "%s", allow);
+        return respond(wsi, pss, &res, NULL);
+    }
+    job->route = route;
+    if (api_route_on_io_thread(route) || srv->n_workers == 0) {
+        run_pipeline(srv, job, srv->store);
+        return respond(wsi, pss, &job->res, route);
+    }
+    job->pss = pss;
+    job->wsi = wsi;
+    submit(srv, job);
+    return 0;
 }
 
 static unsigned method_of(struct lws *wsi)
@@ -450,27 +1001,73 @@ static void make_request_id(char *out, size_t size)
     sodium_bin2hex(out, size, raw, size / 2 > sizeof raw ? sizeof raw : (size - 1) / 2);
 }
 
+/* CORS: remembers an allowed Origin (echoed in the answer). A preflight (OPTIONS with Origin and
+ * Access-Control-Request-Method) is answered here: 204 with the path's methods for an allowed
+ * origin, 403 without any CORS header otherwise. Returns 1 when it answered (*rc set). */
+static int cors(struct lws *wsi, struct pss *pss, int *rc)
+{
+    struct api_server *srv = pss->srv;
+    struct job *job = pss->job;
+    char origin[API_ORIGIN_MAX] = "";
+    int olen = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+    if (olen > 0 && olen < (int)sizeof origin && lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) > 0)
+        for (int i = 0; i < srv->n_origins; i++)
+            if (strcmp(origin, srv->origins[i]) == 0) {
+                memcpy(pss->origin, origin, strlen(origin) + 1);
+                break;
+            }
+    if (job->method != API_OPTIONS || olen <= 0 ||
+        lws_hdr_custom_length(wsi, "access-control-request-method:", 30) <= 0)
+        return 0;
+    if (!pss->origin[0]) {
+        *rc = respond_error(wsi, pss, 403, "cors_forbidden", NULL, "this origin is not allowed", NULL);
+        return 1;
+    }
+    const struct api_route *route = NULL;
+    unsigned allowed = 0;
+    struct api_param params[API_MAX_PARAMS];
+    int n_params = 0;
+    if (api_route_match(api_routes, api_n_routes, job->method, job->path, &route, params, &n_params, &allowed) ==
+        API_MATCH_NOT_FOUND) {
+        *rc = respond_error(wsi, pss, 404, "not_found", NULL, "no such route", NULL);
+        return 1;
+    }
+    struct api_response res = {0};
+    res.status = 204;
+    api_method_list(allowed | API_OPTIONS, res.allow, sizeof res.allow);
+    res.text = atp_strdup("");
+    res.content_type = "text/plain";
+    *rc = res.text ? respond(wsi, pss, &res, NULL) : -1;
+    return 1;
+}
+
 static int on_request(struct lws *wsi, struct pss *pss, const char *uri)
 {
     struct api_server *srv = pss->srv;
     pss_reset(pss);
+    struct job *job = job_get(srv);
+    if (!job)
+        return -1; /* out of memory: drop the connection */
+    pss->job = job;
     pss->active = 1;
     srv->inflight++;
-    pss->t0_ns = mono_ns();
-    pss->method = method_of(wsi);
-    snprintf(pss->path, sizeof pss->path, "%s", uri ? uri : "/");
-    lws_get_peer_simple(wsi, pss->ip, sizeof pss->ip);
-    pss->bearer[0] = pss->user_agent[0] = 0;
+    job->t0_ns = mono_ns();
+    job->method = pss->method = method_of(wsi);
+    snprintf(job->path, sizeof job->path, "%s", uri ? uri : "/");
+    job->query[0] = '\0';
+    job->ip[0] = '\0';
+    lws_get_peer_simple(wsi, job->ip, sizeof job->ip);
+    job->bearer[0] = job->user_agent[0] = 0;
     {
         char auth[JWT_MAX_LEN + 16];
         int alen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
         if (alen > 7 && alen < (int)sizeof auth &&
             lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) > 7 &&
             strncasecmp(auth, "Bearer ", 7) == 0 && strlen(auth + 7) <= JWT_MAX_LEN)
-            memcpy(pss->bearer, auth + 7, strlen(auth + 7) + 1);
+            memcpy(job->bearer, auth + 7, strlen(auth + 7) + 1);
         int ulen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_USER_AGENT);
-        if (ulen <= 0 || lws_hdr_copy(wsi, pss->user_agent, sizeof pss->user_agent, WSI_TOKEN_HTTP_USER_AGENT) < 0)
-            pss->user_agent[0] = 0;
+        if (ulen <= 0 || lws_hdr_copy(wsi, job->user_agent, sizeof job->user_agent, WSI_TOKEN_HTTP_USER_AGENT) < 0)
+            job->user_agent[0] = 0;
     }
 
     /* Query: lws hands out the '&'-separated fragments already percent-decoded. They are joined
@@ -479,7 +1076,7 @@ static int on_request(struct lws *wsi, struct pss *pss, const char *uri)
     size_t qn = 0;
     char frag[512];
     for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) > 0; i++) {
-        char enc[sizeof pss->query];
+        char enc[sizeof job->query];
         size_t e = 0;
         int seen_eq = 0;
         for (const char *c = frag; *c && e + 4 < sizeof enc; c++) {
@@ -491,8 +1088,8 @@ static int on_request(struct lws *wsi, struct pss *pss, const char *uri)
                 e += (size_t)snprintf(enc + e, sizeof enc - e, "%%%02X", (unsigned char)*c);
         }
         enc[e] = '\0';
-        int w = snprintf(pss->query + qn, sizeof pss->query - qn, "%s%s", qn ? "&" : "", enc);
-        if (w < 0 || (size_t)w >= sizeof pss->query - qn)
+        int w = snprintf(job->query + qn, sizeof job->query - qn, "%s%s", qn ? "&" : "", enc);
+        if (w < 0 || (size_t)w >= sizeof job->query - qn)
             break;
         qn += (size_t)w;
     }
@@ -501,26 +1098,29 @@ static int on_request(struct lws *wsi, struct pss *pss, const char *uri)
     int rlen = lws_hdr_custom_length(wsi, "x-request-id:", 13);
     if (rlen > 0 && rlen <= API_REQUEST_ID_MAX &&
         lws_hdr_custom_copy(wsi, rid, sizeof rid, "x-request-id:", 13) > 0 && api_request_id_valid(rid))
-        memcpy(pss->request_id, rid, strlen(rid) + 1); /* valid: at most API_REQUEST_ID_MAX */
+        memcpy(job->request_id, rid, strlen(rid) + 1); /* valid: at most API_REQUEST_ID_MAX */
     else
-        make_request_id(pss->request_id, sizeof pss->request_id);
+        make_request_id(job->request_id, sizeof job->request_id);
 
     /* Requests that arrive while draining are refused; those already started finish. */
     if (srv->draining) {
         pss->close_after = 1;
         return respond_error(wsi, pss, 503, "shutting_down", NULL, "the server is shutting down", NULL);
     }
-    if (!pss->method)
+    if (!job->method)
         return respond_error(wsi, pss, 405, "method_not_allowed", NULL, "unsupported method", NULL);
 
     int retry = 0;
-    if (!ratelimit_take(srv->rl, pss->ip, mono_ns() / 1000000, &retry)) {
+    if (!ratelimit_take(srv->rl, job->ip, job->t0_ns / 1000000, &retry)) {
         struct api_response res = {0};
         srv->rate_limited++;
         api_error(&res, 429, "rate_limited", NULL, "too many requests; retry in %d s", retry);
         res.retry_after_s = retry;
         return respond(wsi, pss, &res, NULL);
     }
+    int rc = 0;
+    if (cors(wsi, pss, &rc))
+        return rc;
 
     char cl[32] = "";
     long long content_length = -1;
@@ -543,28 +1143,29 @@ static int on_request(struct lws *wsi, struct pss *pss, const char *uri)
 static int on_body(struct lws *wsi, struct pss *pss, const void *in, size_t len)
 {
     struct api_server *srv = pss->srv;
-    if (pss->responded || !pss->body_expected)
+    struct job *job = pss->job;
+    if (pss->responded || !pss->body_expected || !job)
         return 0;
-    if (pss->body_len + len > srv->cfg.body_max) {
+    if (job->body_len + len > srv->cfg.body_max) {
         pss->close_after = 1;
         pss->body_expected = 0;
         char msg[96];
         snprintf(msg, sizeof msg, "the body exceeds %zu bytes", srv->cfg.body_max);
         return respond_error(wsi, pss, 413, "body_too_large", "body", msg, NULL);
     }
-    if (pss->body_len + len + 1 > pss->body_cap) {
-        size_t cap = pss->body_cap ? pss->body_cap : 1024;
-        while (cap < pss->body_len + len + 1)
+    if (job->body_len + len + 1 > job->body_cap) {
+        size_t cap = job->body_cap ? job->body_cap : 1024;
+        while (cap < job->body_len + len + 1)
             cap *= 2;
-        char *b = atp_realloc(pss->body, cap);
+        char *b = atp_realloc(job->body, cap);
         if (!b)
             return respond_error(wsi, pss, 500, "internal", NULL, "out of memory", NULL);
-        pss->body = b;
-        pss->body_cap = cap;
+        job->body = b;
+        job->body_cap = cap;
     }
-    memcpy(pss->body + pss->body_len, in, len);
-    pss->body_len += len;
-    pss->body[pss->body_len] = '\0';
+    memcpy(job->body + job->body_len, in, len);
+    job->body_len += len;
+    job->body[job->body_len] = '\0';
     return 0;
 }
 
@@ -572,33 +1173,13 @@ static int on_writeable(struct lws *wsi, struct pss *pss)
 {
     if (pss->closing)
         return lws_partial_buffered(wsi) ? (lws_callback_on_writable(wsi), 0) : -1;
+    if (pss->job_ready && !pss->responded) {
+        pss->job_ready = 0;
+        return respond(wsi, pss, &pss->job->res, pss->job->route);
+    }
     if (!pss->responded)
         return 0;
-    unsigned char buf[LWS_PRE + 16384];
-    size_t left = pss->out_len - pss->out_sent;
-    size_t n = left < sizeof buf - LWS_PRE ? left : sizeof buf - LWS_PRE;
-    if (n > 0) {
-        memcpy(buf + LWS_PRE, pss->out + pss->out_sent, n);
-        int final = n == left;
-        if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
-            return -1;
-        pss->out_sent += n;
-        if (!final) {
-            lws_callback_on_writable(wsi);
-            return 0;
-        }
-    }
-    int close_after = pss->close_after || pss->body_expected;
-    pss_reset(pss);
-    if (close_after) {
-        /* The body may still be unread: closing is the only way back to a clean stream. */
-        if (!lws_partial_buffered(wsi))
-            return -1;
-        pss->closing = 1;
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    return write_body(wsi, pss);
 }
 
 static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -614,7 +1195,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_HTTP_BODY:
         return on_body(wsi, pss, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (pss->responded || !pss->body_expected)
+        if (pss->responded || !pss->body_expected || !pss->job)
             return 0;
         pss->body_expected = 0;
         return dispatch(wsi, pss);
@@ -651,12 +1232,25 @@ int api_server_new(const struct api_config *cfg, uv_loop_t *loop, struct api_ser
     *out = NULL;
     if (sodium_init() < 0)
         return atp_err_set(err, ATP_EIO, NULL, 0, NULL, "libsodium failed to initialise");
+    struct api_config checked = *cfg;
+    if (cfg->workers < 0 || cfg->workers > API_WORKERS_MAX)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "workers", "must be 0..%d", API_WORKERS_MAX);
+    int rc = api_config_cors(&checked, cfg->cors_origins, "cors_origins", err);
+    if (rc != ATP_OK)
+        return rc;
     struct api_server *srv = atp_calloc(1, sizeof *srv);
     if (!srv)
         return atp_err_set(err, ATP_ENOMEM, NULL, 0, NULL, "out of memory");
-    srv->cfg = *cfg;
+    srv->cfg = checked;
     srv->loop = loop;
     clock_gettime(CLOCK_MONOTONIC, &srv->started);
+    for (const char *p = checked.cors_origins; *p && srv->n_origins < API_CORS_ORIGINS_MAX;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        memcpy(srv->origins[srv->n_origins], p, len);
+        srv->origins[srv->n_origins++][len] = '\0';
+        p += len + (e ? 1 : 0);
+    }
     srv->stats = atp_calloc(api_n_routes + 1, sizeof *srv->stats);
     srv->rl = ratelimit_new(cfg->rate_per_s, cfg->rate_burst, 4096);
     if (!srv->stats || !srv->rl) {
@@ -685,6 +1279,15 @@ int api_server_new(const struct api_config *cfg, uv_loop_t *loop, struct api_ser
         api_server_free(srv);
         return atp_err_set(err, ATP_EIO, NULL, 0, "listen", "cannot listen on %s:%d", cfg->host, cfg->port);
     }
+    /* Last, so a failure above leaves no libuv handle behind in the freed srv. */
+    if (pthread_mutex_init(&srv->q_mu, NULL) != 0 || pthread_cond_init(&srv->q_cv, NULL) != 0 ||
+        pthread_mutex_init(&srv->done_mu, NULL) != 0 || uv_async_init(loop, &srv->done_async, on_done) != 0) {
+        api_server_free(srv);
+        return atp_err_set(err, ATP_EIO, NULL, 0, NULL, "cannot create the worker queues");
+    }
+    srv->done_async.data = srv;
+    srv->async_open = 1;
+    srv->pool_ready = 1;
     struct lws_vhost *vh = lws_get_vhost_by_name(srv->lws, "default");
     srv->port = vh ? lws_get_vhost_listen_port(vh) : cfg->port;
     *out = srv;
@@ -702,6 +1305,25 @@ static void close_lws(struct api_server *srv)
     }
 }
 
+/* Closes the server's own libuv handles so the loop can end. Answers still on a worker then stay
+ * in the done list; api_server_free drops them after joining the workers. */
+static void close_handles(struct api_server *srv)
+{
+    if (srv->ping_timer_open) {
+        srv->ping_timer_open = 0;
+        uv_timer_stop(&srv->ping_timer);
+        uv_close((uv_handle_t *)&srv->ping_timer, NULL);
+    }
+    if (srv->pool_ready) {
+        pthread_mutex_lock(&srv->done_mu);
+        int was_open = srv->async_open;
+        srv->async_open = 0;
+        pthread_mutex_unlock(&srv->done_mu);
+        if (was_open)
+            uv_close((uv_handle_t *)&srv->done_async, NULL);
+    }
+}
+
 static void drain_tick(uv_timer_t *t)
 {
     struct api_server *srv = t->data;
@@ -713,6 +1335,7 @@ static void drain_tick(uv_timer_t *t)
     uv_timer_stop(t);
     uv_close((uv_handle_t *)t, NULL);
     close_lws(srv);
+    close_handles(srv);
 }
 
 void api_server_shutdown(struct api_server *srv)
@@ -735,6 +1358,16 @@ void api_server_free(struct api_server *srv)
     close_lws(srv);
     if (srv->lws) /* the second, final call */
         lws_context_destroy(srv->lws);
+    workers_stop(srv);
+    if (srv->pool_ready) {
+        job_free_list(srv->q_head, srv->ping_job);
+        job_free_list(srv->done_head, srv->ping_job);
+        pthread_mutex_destroy(&srv->q_mu);
+        pthread_cond_destroy(&srv->q_cv);
+        pthread_mutex_destroy(&srv->done_mu);
+    }
+    atp_free(srv->ping_job); /* never recycled into free_jobs */
+    job_free_list(srv->free_jobs, NULL);
     ratelimit_free(srv->rl);
     atp_free(srv->stats);
     sodium_memzero(srv->jwt_secret, sizeof srv->jwt_secret);

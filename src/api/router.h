@@ -89,9 +89,13 @@ struct api_response {
     const char *content_type;   /* static string, for text */
     int retry_after_s;          /* > 0: a Retry-After header */
     char allow[64];             /* non-empty: an Allow header (405) */
+    const char *csp;            /* static string; non-NULL replaces the default (API-only)
+                                 * Content-Security-Policy, e.g. for the /docs page */
 };
 
-/* Handlers run on the io thread; they never check access (api/policy.c decided before). */
+/* Handlers run on a worker thread of the server (api/http.h), with req->store that worker's own
+ * store connection; the routes api_route_on_io_thread names run on the io thread instead. Either way they
+ * never check access (api/policy.c decided before). */
 typedef void (*api_handler_fn)(struct api_request *req, struct api_response *res);
 
 struct api_route {
@@ -104,6 +108,11 @@ struct api_route {
     const char *tag;                  /* OpenAPI tag ("system", "auth", ...) */
     const char *responses;            /* OpenAPI responses object as JSON text; NULL: generic */
 };
+
+/* 1 when route's handler runs on the io thread rather than a worker: the system routes of
+ * api/routes.c (health, metrics, the OpenAPI document, /docs), cheap answers that read the
+ * server's own state and never call the store. */
+int api_route_on_io_thread(const struct api_route *route);
 
 /* The table (api/routes.c). */
 extern const struct api_route api_routes[];

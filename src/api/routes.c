@@ -14,12 +14,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+static double round3(double x)
+{
+    return (double)(long long)(x * 1000) / 1000;
+}
+
+/* Liveness plus the store check. The store part is the last result of the server's periodic
+ * check (every second, on a worker's connection), so /health costs no store round trip and no
+ * worker hop; it can be up to about a second old (checked_ms_ago says how old), and a check
+ * overdue by 5 s counts as a failure. */
 static void h_health(struct api_request *req, struct api_response *res)
 {
-    /* "store" joins when the store lands: liveness plus a store round trip. */
-    res->json = json_pack("{s:s, s:s, s:f, s:i}", "status", "ok", "version", ATP_VERSION,
-                          "uptime_s", (double)(long long)(api_server_uptime_s(req->server) * 1000) / 1000, "inflight",
-                          api_server_inflight(req->server));
+    struct api_store_health h;
+    api_server_store_health(req->server, &h);
+    json_t *store = json_null();
+    if (h.backend) {
+        store = json_pack("{s:s, s:b, s:f, s:f}", "backend", h.backend, "ok", h.ok, "latency_ms",
+                          round3(h.latency_ms), "checked_ms_ago", round3(h.age_ms));
+        if (store && !h.ok)
+            json_object_set_new(store, "error", json_string(h.error));
+    }
+    res->status = h.ok ? 200 : 503;
+    res->json = json_pack("{s:s, s:o, s:s, s:f, s:i, s:i}", "status", h.ok ? "ok" : "degraded", "store", store,
+                          "version", ATP_VERSION, "uptime_s", round3(api_server_uptime_s(req->server)),
+                          "inflight", api_server_inflight(req->server), "workers",
+                          api_server_workers(req->server));
+    if (!res->json)
+        api_error(res, 500, "internal", NULL, "out of memory");
 }
 
 static void h_metrics(struct api_request *req, struct api_response *res)
@@ -39,12 +60,24 @@ static void h_openapi(struct api_request *req, struct api_response *res)
         api_error(res, 500, "internal", NULL, "out of memory");
 }
 
+/* The body of /health (200 and 503), for the OpenAPI document. */
+#define HEALTH_CONTENT                                                                                     \
+    "\"content\":{\"application/json\":{\"schema\":{\"type\":\"object\",\"required\":[\"status\",\"store\"],"      \
+    "\"properties\":{\"status\":{\"type\":\"string\",\"enum\":[\"ok\",\"degraded\"]},\"store\":{\"type\":"      \
+    "[\"object\",\"null\"],\"properties\":{\"backend\":{\"type\":\"string\"},\"ok\":{\"type\":\"boolean\"},"    \
+    "\"latency_ms\":{\"type\":\"number\"},\"checked_ms_ago\":{\"type\":\"number\"},\"error\":{\"type\":"         \
+    "\"string\"}}},\"version\":{\"type\":\"string\"},\"uptime_s\":{\"type\":\"number\"},\"inflight\":"          \
+    "{\"type\":\"integer\"},\"workers\":{\"type\":\"integer\"}}}}}"
+
+int api_route_on_io_thread(const struct api_route *route)
+{
+    return route->handler == h_health || route->handler == h_metrics || route->handler == h_openapi;
+}
+
 const struct api_route api_routes[] = {
     {API_GET, "/health", "health", h_health, NULL, "liveness and store check", "system",
-     "{\"200\":{\"description\":\"alive\",\"content\":{\"application/json\":{\"schema\":{\"type\":"
-     "\"object\",\"required\":[\"status\"],\"properties\":{\"status\":{\"type\":\"string\"},"
-     "\"version\":{\"type\":\"string\"},\"uptime_s\":{\"type\":\"number\"},\"inflight\":{\"type\":"
-     "\"integer\"}}}}}}}"},
+     "{\"200\":{\"description\":\"alive, store ok\"," HEALTH_CONTENT "},\"503\":{\"description\":"
+     "\"degraded: the last store check failed or is overdue\"," HEALTH_CONTENT "}}"},
     {API_GET, "/metrics", "metrics", h_metrics, NULL, "Prometheus metrics", "system",
      "{\"200\":{\"description\":\"Prometheus text exposition\",\"content\":{\"text/plain\":"
      "{\"schema\":{\"type\":\"string\"}}}}}"},

@@ -37,12 +37,13 @@ static void on_signal(uv_signal_t *h, int signum)
 }
 
 /* One numeric setting from text; source names where it came from (file, env var, option). */
-static int set_num(const char *source, const char *text, double min, double max, double *out)
+static int set_num(const char *source, const char *text, double min, double max, int integer, double *out)
 {
     char *end;
     double v = strtod(text, &end);
-    if (!*text || *end || !(v >= min && v <= max))
-        return cli_fail("serve", "%s must be a number in %g..%g, not '%s'", source, min, max, text);
+    if (!*text || *end || !(v >= min && v <= max) || (integer && v != (double)(long long)v))
+        return cli_fail("serve", "%s must be %s in %g..%g, not '%s'", source, integer ? "an integer" : "a number",
+                        min, max, text);
     *out = v;
     return CLI_EXIT_OK;
 }
@@ -51,12 +52,14 @@ struct setting {
     const char *key;   /* config file key */
     const char *env;   /* environment variable */
     double min, max;
+    int integer;       /* 1: a fraction is an error */
 };
 static const struct setting settings[] = {
-    {"body_max", "ATP_BODY_MAX", 1, 1 << 30},
-    {"rate_per_s", "ATP_RATE_PER_S", 0.001, 1e9},
-    {"rate_burst", "ATP_RATE_BURST", 1, 1e9},
-    {"drain_timeout_ms", "ATP_DRAIN_TIMEOUT_MS", 0, 600000},
+    {"body_max", "ATP_BODY_MAX", 1, 1 << 30, 1},
+    {"rate_per_s", "ATP_RATE_PER_S", 0.001, 1e9, 0},
+    {"rate_burst", "ATP_RATE_BURST", 1, 1e9, 0},
+    {"drain_timeout_ms", "ATP_DRAIN_TIMEOUT_MS", 0, 600000, 1},
+    {"workers", "ATP_WORKERS", 0, API_WORKERS_MAX, 1},
 };
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
 
@@ -67,6 +70,7 @@ static void apply(struct api_config *cfg, size_t i, double v)
     case 1: cfg->rate_per_s = v; break;
     case 2: cfg->rate_burst = v; break;
     case 3: cfg->drain_timeout_ms = (int)v; break;
+    case 4: cfg->workers = (int)v; break;
     }
 }
 
@@ -90,6 +94,36 @@ static int load_config_file(const char *path, struct api_config *cfg)
             }
             continue;
         }
+        if (strcmp(key, "cors_origins") == 0) {
+            /* A comma list in one string, or an array of origins. */
+            char list[sizeof cfg->cors_origins] = "";
+            size_t n = 0;
+            size_t idx = 0;
+            json_t *o;
+            if (json_is_string(v)) {
+                snprintf(list, sizeof list, "%s", json_string_value(v));
+            } else if (json_is_array(v)) {
+                json_array_foreach(v, idx, o) {
+                    if (!json_is_string(o))
+                        break;
+                    n += (size_t)snprintf(list + n, n < sizeof list ? sizeof list - n : 0, "%s%s", n ? "," : "",
+                                          json_string_value(o));
+                    if (n >= sizeof list)
+                        break;
+                }
+            }
+            if ((!json_is_string(v) && !json_is_array(v)) || (json_is_array(v) && idx < json_array_size(v)) ||
+                n >= sizeof list) {
+                rc = cli_fail("serve", "%s must be a string (comma-separated origins) or an array of origin "
+                                       "strings, at most %zu bytes", source, sizeof list - 1);
+                break;
+            }
+            if (api_config_cors(cfg, list, key, &err) != ATP_OK) {
+                rc = cli_fail("serve", "%s: %s", source, err.msg);
+                break;
+            }
+            continue;
+        }
         size_t i = 0;
         while (i < N_SETTINGS && strcmp(settings[i].key, key) != 0)
             i++;
@@ -98,9 +132,10 @@ static int load_config_file(const char *path, struct api_config *cfg)
             break;
         }
         double d = json_number_value(v);
-        if (!json_is_number(v) || !(d >= settings[i].min && d <= settings[i].max)) {
-            rc = cli_fail("serve", "%s must be a number in %g..%g", source, settings[i].min,
-                          settings[i].max);
+        if (!json_is_number(v) || !(d >= settings[i].min && d <= settings[i].max) ||
+            (settings[i].integer && d != (double)(long long)d)) {
+            rc = cli_fail("serve", "%s must be %s in %g..%g", source, settings[i].integer ? "an integer" : "a number",
+                          settings[i].min, settings[i].max);
             break;
         }
         apply(cfg, i, d);
@@ -192,7 +227,8 @@ int cmd_serve(int argc, char **argv)
         double v = 0;
         if (!text)
             continue;
-        if (set_num(settings[i].env, text, settings[i].min, settings[i].max, &v) != CLI_EXIT_OK)
+        if (set_num(settings[i].env, text, settings[i].min, settings[i].max, settings[i].integer, &v) !=
+            CLI_EXIT_OK)
             return CLI_EXIT_USAGE;
         apply(&cfg, i, v);
     }
@@ -200,6 +236,9 @@ int cmd_serve(int argc, char **argv)
      * ATP_AUTH_*): a bad value stops the start, naming the variable. */
     if (api_authn_global_init(&err) != ATP_OK)
         return cli_fail("serve", "%s %s", err.field, err.msg);
+    const char *env_cors = getenv("ATP_CORS_ORIGINS");
+    if (env_cors && api_config_cors(&cfg, env_cors, "ATP_CORS_ORIGINS", &err) != ATP_OK)
+        return cli_fail("serve", "ATP_CORS_ORIGINS: %s", err.msg);
     const char *env_listen = getenv("ATP_LISTEN");
     if (env_listen && api_config_listen(&cfg, env_listen, &err) != ATP_OK)
         return cli_fail("serve", "ATP_LISTEN %s", err.msg);
@@ -271,6 +310,18 @@ int cmd_serve(int argc, char **argv)
     api_server_set_vault(s.srv, kr);
     api_server_set_jwt_secret(s.srv, secret, secret_len);
     sodium_memzero(secret, sizeof secret);
+    if (api_server_start_workers(s.srv, cli_store_url(db), &err) != ATP_OK) {
+        char buf[600];
+        fprintf(stderr, "atp serve: %s\n", atp_err_format(&err, buf, sizeof buf));
+        api_server_shutdown(s.srv); /* nothing in flight: closes the server's handles at once */
+        uv_run(&loop, UV_RUN_DEFAULT);
+        api_server_free(s.srv); /* joins any worker started */
+        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_loop_close(&loop);
+        store_close(st);
+        vault_keyring_free(kr);
+        return CLI_EXIT_FAIL;
+    }
     uv_signal_init(&loop, &s.sigterm);
     uv_signal_init(&loop, &s.sigint);
     s.sigterm.data = s.sigint.data = &s;

@@ -9,13 +9,18 @@
 
 #define DEFAULT_DB "sqlite:var/atp.db"
 
+const char *cli_store_url(const char *url)
+{
+    if (!url || !*url)
+        url = getenv("ATP_DB");
+    return url && *url ? url : DEFAULT_DB;
+}
+
 int cli_store_open(const char *cmd, const char *url, struct store **out)
 {
     *out = NULL;
-    if (!url || !*url)
-        url = getenv("ATP_DB");
-    if (!url || !*url) {
-        url = DEFAULT_DB;
+    url = cli_store_url(url);
+    if (strcmp(url, DEFAULT_DB) == 0) {
         if (mkdir("var", 0700) != 0 && errno != EEXIST)
             return cli_fail(cmd, "cannot create ./var for the embedded database: %s", strerror(errno));
     }

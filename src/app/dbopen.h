@@ -9,4 +9,9 @@
  * CLI_EXIT_FAIL; *out is NULL then. */
 int cli_store_open(const char *cmd, const char *url, struct store **out);
 
+/* The URL cli_store_open opens for url (--db, else $ATP_DB, else the default); static or
+ * borrowed from the arguments or the environment. Lets a command open more connections to the
+ * same store (the server's workers). */
+const char *cli_store_url(const char *url);
+
 #endif

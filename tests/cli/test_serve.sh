@@ -1,5 +1,7 @@
 # atp serve over real HTTP: starts the server on an ephemeral port, drives it with curl, then
-# checks a graceful SIGTERM (a slow upload in flight still gets its answer; exit status 0).
+# checks a graceful SIGTERM (a slow upload and logins on the workers still get their answers; exit
+# status 0; the SQLite WAL is flushed). Also: /health with its store check (answered while
+# argon2id logins occupy the workers), and the configuration of workers.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 
@@ -15,6 +17,12 @@ expect_hdr "csp" content-security-policy "default-src 'none'; frame-ancestors 'n
 expect_hdr "referrer" referrer-policy no-referrer
 expect_hdr "cache" cache-control no-store
 grep -qi '^x-request-id: [0-9a-f]\{24\}' "$TMP/hdr" && ok || bad "generated request id"
+
+expect_json "health store backend" "d['store']['backend']" sqlite
+expect_json "health store ok" "d['store']['ok']" True
+expect_json "health store latency" "d['store']['latency_ms'] >= 0" True
+WORKERS=${ATP_WORKERS:-2} # tests/cli/test_workers.sh runs this file with other counts
+expect_json "health workers" "d['workers']" "$WORKERS"
 
 req -H 'X-Request-Id: test-abc.123' "$U/health"
 expect_hdr "request id echoed" x-request-id test-abc.123
@@ -62,6 +70,42 @@ grep -q '^atp_http_requests_total{route="unmatched",method="",status="404"} 1$' 
 grep -q '^atp_http_requests_total{route="auth.login",method="POST",status="400"} 4$' "$TMP/body" && ok || bad "metrics 400 count"
 grep -q '^atp_http_request_duration_seconds_count{route="health"}' "$TMP/body" && ok || bad "metrics latency"
 
+grep -q '^atp_store_up 1$' "$TMP/body" && ok || bad "metrics store up"
+grep -q '^atp_store_ping_seconds [0-9.]*$' "$TMP/body" && ok || bad "metrics store ping"
+grep -q '^atp_worker_duration_seconds_count [1-9]' "$TMP/body" && ok || bad "metrics worker duration"
+grep -q '^atp_websockets_open 0$' "$TMP/body" && ok || bad "metrics websockets gauge"
+grep -q "^atp_workers $WORKERS\$" "$TMP/body" && ok || bad "metrics workers"
+
+# Logins (one argon2id verification each, tens of ms) run on the workers, so /health, asked
+# while 4 of them are under way, is answered before the last one: on one thread it would queue
+# behind them all. Ordering only, no timings.
+for i in 1 2 3 4; do
+  req -X POST -d "{\"email\":\"c$i@example.com\",\"name\":\"C$i\",\"password\":\"correct horse\"}" \
+    "$U/api/v1/auth/register"
+  expect_eq "register c$i" 201 "$CODE"
+done
+login_bg() { # login_bg I: a login in the background; its status, then its end time, in $TMP/login.$I
+  ( code=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+      -d "{\"email\":\"c$1@example.com\",\"password\":\"correct horse\"}" "$U/api/v1/auth/login")
+    echo "$code $(date +%s%N)" >"$TMP/login.$1" ) &
+  LOGIN_PIDS="$LOGIN_PIDS $!"
+}
+LOGIN_PIDS=
+for i in 1 2 3 4; do login_bg $i; done
+sleep 0.02
+req "$U/health"
+health_end=$(date +%s%N)
+wait $LOGIN_PIDS
+LOGIN_PIDS=
+expect_eq "health during logins" 200 "$CODE"
+last_login=0
+for i in 1 2 3 4; do
+  read -r code end <"$TMP/login.$i"
+  expect_eq "concurrent login $i" 200 "$code"
+  [ "$end" -gt "$last_login" ] && last_login=$end
+done
+[ "$health_end" -lt "$last_login" ] && ok || bad "/health waited for the logins (health $health_end, last login $last_login)"
+
 # Every log line of a request carries its request id.
 req -H 'X-Request-Id: trace-me-42' "$U/nope"
 sleep 0.1
@@ -82,6 +126,32 @@ wait "$SRV_PID"
 expect_eq "exit status after SIGTERM" 0 "$?"
 SRV_PID=
 
+# Graceful shutdown with logins on the workers: each is answered, the workers' store connections
+# are closed, and the WAL is checkpointed into the database file (the store is flushed). One
+# worker, so the 4 logins queue behind each other; SIGTERM once the server has all 4 in flight
+# (the metrics request itself is the fifth).
+start_server "sqlite:$TMP/serve.db" ATP_LOG_LEVEL=info ATP_WORKERS=1
+for i in 1 2 3 4; do login_bg $i; done
+for _ in $(seq 1 200); do
+  n=$(curl -s "$U/metrics" | sed -n 's/^atp_http_inflight_requests //p')
+  [ "${n:-0}" -ge 5 ] && break
+  sleep 0.01
+done
+kill -TERM "$SRV_PID"
+wait "$SRV_PID"
+expect_eq "exit status after SIGTERM with logins in flight" 0 "$?"
+SRV_PID=
+wait $LOGIN_PIDS
+LOGIN_PIDS=
+inflight=$(sed -n 's/.*shutting down: \([0-9]*\) request(s) in flight.*/\1/p' "$TMP/srv.err")
+[ "${inflight:-0}" -ge 1 ] && ok || bad "no login was in flight at SIGTERM ('$inflight')"
+for i in 1 2 3 4; do
+  read -r code _ <"$TMP/login.$i"
+  expect_eq "login $i in flight at SIGTERM answered" 200 "$code"
+done
+grep -q 'store connection(s) flushed and closed' "$TMP/srv.err" && ok || bad "workers' stores closed"
+if [ -s "$TMP/serve.db-wal" ]; then bad "WAL not checkpointed at shutdown ($(stat -c %s "$TMP/serve.db-wal") bytes)"; else ok; fi
+
 # Per-IP rate limit: a burst of 3, then 429 with Retry-After.
 start_server "sqlite:$TMP/serve.db" ATP_LOG_LEVEL=info ATP_RATE_BURST=3 ATP_RATE_PER_S=0.5
 for _ in 1 2 3; do req "$U/health"; done
@@ -97,5 +167,20 @@ SRV_PID=
 
 expect_status "bad listen" 2 "$ATP" serve --listen 127.0.0.1:99999
 expect_err_contains "bad listen message" "listen"
+expect_status "bad workers" 2 env ATP_WORKERS=2.5 "$ATP" serve --listen 127.0.0.1:0
+expect_err_contains "bad workers message" "ATP_WORKERS must be an integer in 0..64"
+echo '{"workers": 65}' >"$TMP/cfg.json"
+expect_status "workers out of range in the file" 2 "$ATP" serve --config "$TMP/cfg.json" --listen 127.0.0.1:0
+expect_err_contains "workers file message" "field 'workers' must be an integer in 0..64"
+expect_status "memory store with workers" 1 env ATP_WORKERS=2 "$ATP" serve --db sqlite::memory: --listen 127.0.0.1:0
+expect_err_contains "memory store message" "sqlite::memory: is private to one connection"
+
+# workers 0 (everything on the io thread) still serves.
+start_server "sqlite:$TMP/serve.db" ATP_WORKERS=0
+req -X POST -d '{"email":"c1@example.com","password":"correct horse"}' "$U/api/v1/auth/login"
+expect_eq "login without workers" 200 "$CODE"
+req "$U/health"
+expect_json "health without workers" "str(d['workers']) + ' ' + str(d['store']['ok'])" "0 True"
+stop_server
 
 finish

@@ -401,6 +401,11 @@ static void sq_close(struct store *s)
     struct sqlite_store *q = sq(s);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(q->st[i]);
+    /* Flush: copy the WAL into the database file and truncate it, so a stopped server leaves one
+     * self-contained file (a backup by cp is whole). Best effort: it waits for other connections
+     * (busy timeout) and when it cannot finish, the WAL stays and the next open replays it, so
+     * nothing is lost either way. */
+    sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     sqlite3_close(q->db);
     atp_free(q);
 }
