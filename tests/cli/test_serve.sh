@@ -84,26 +84,26 @@ for i in 1 2 3 4; do
     "$U/api/v1/auth/register"
   expect_eq "register c$i" 201 "$CODE"
 done
-login_bg() { # login_bg I: a login in the background; its status, then its end time, in $TMP/login.$I
-  ( code=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
-      -d "{\"email\":\"c$1@example.com\",\"password\":\"correct horse\"}" "$U/api/v1/auth/login")
-    echo "$code $(date +%s%N)" >"$TMP/login.$1" ) &
-  LOGIN_PIDS="$LOGIN_PIDS $!"
+logins_bg() { # 4 logins at once from one curl (parallel connections), in the background; their
+  # statuses, then the time the last one ended, in $TMP/logins
+  local args=() i
+  for i in 1 2 3 4; do
+    [ $i -gt 1 ] && args+=(--next)
+    args+=(-s -o /dev/null -w '%{http_code}\n' -X POST
+      -d "{\"email\":\"c$i@example.com\",\"password\":\"correct horse\"}" "$U/api/v1/auth/login")
+  done
+  ( curl -s --parallel --parallel-immediate --parallel-max 4 "${args[@]}" >"$TMP/logins" 2>/dev/null
+    date +%s%N >>"$TMP/logins" ) &
+  LOGINS_PID=$!
 }
-LOGIN_PIDS=
-for i in 1 2 3 4; do login_bg $i; done
+logins_bg
 sleep 0.02
 req "$U/health"
 health_end=$(date +%s%N)
-wait $LOGIN_PIDS
-LOGIN_PIDS=
+wait $LOGINS_PID
 expect_eq "health during logins" 200 "$CODE"
-last_login=0
-for i in 1 2 3 4; do
-  read -r code end <"$TMP/login.$i"
-  expect_eq "concurrent login $i" 200 "$code"
-  [ "$end" -gt "$last_login" ] && last_login=$end
-done
+expect_eq "concurrent logins" "200 200 200 200" "$(head -4 "$TMP/logins" | xargs)"
+last_login=$(tail -1 "$TMP/logins")
 [ "$health_end" -lt "$last_login" ] && ok || bad "/health waited for the logins (health $health_end, last login $last_login)"
 
 # Every log line of a request carries its request id.
@@ -131,7 +131,7 @@ SRV_PID=
 # worker, so the 4 logins queue behind each other; SIGTERM once the server has all 4 in flight
 # (the metrics request itself is the fifth).
 start_server "sqlite:$TMP/serve.db" ATP_LOG_LEVEL=info ATP_WORKERS=1
-for i in 1 2 3 4; do login_bg $i; done
+logins_bg
 for _ in $(seq 1 200); do
   n=$(curl -s "$U/metrics" | sed -n 's/^atp_http_inflight_requests //p')
   [ "${n:-0}" -ge 5 ] && break
@@ -141,14 +141,10 @@ kill -TERM "$SRV_PID"
 wait "$SRV_PID"
 expect_eq "exit status after SIGTERM with logins in flight" 0 "$?"
 SRV_PID=
-wait $LOGIN_PIDS
-LOGIN_PIDS=
+wait $LOGINS_PID
 inflight=$(sed -n 's/.*shutting down: \([0-9]*\) request(s) in flight.*/\1/p' "$TMP/srv.err")
 [ "${inflight:-0}" -ge 1 ] && ok || bad "no login was in flight at SIGTERM ('$inflight')"
-for i in 1 2 3 4; do
-  read -r code _ <"$TMP/login.$i"
-  expect_eq "login $i in flight at SIGTERM answered" 200 "$code"
-done
+expect_eq "logins in flight at SIGTERM answered" "200 200 200 200" "$(head -4 "$TMP/logins" | xargs)"
 grep -q 'store connection(s) flushed and closed' "$TMP/srv.err" && ok || bad "workers' stores closed"
 if [ -s "$TMP/serve.db-wal" ]; then bad "WAL not checkpointed at shutdown ($(stat -c %s "$TMP/serve.db-wal") bytes)"; else ok; fi
 
@@ -164,6 +160,90 @@ kill -INT "$SRV_PID"
 wait "$SRV_PID"
 expect_eq "exit status after SIGINT" 0 "$?"
 SRV_PID=
+
+# CORS: off by default (no CORS header, preflights refused), then an allow-list of exact origins.
+start_server "sqlite:$TMP/serve.db"
+req -H 'Origin: https://app.example' "$U/health"
+expect_hdr "cors off: no allow-origin" access-control-allow-origin ""
+expect_hdr "cors off: no vary" vary ""
+req -X OPTIONS -H 'Origin: https://app.example' -H 'Access-Control-Request-Method: POST' "$U/api/v1/accounts"
+expect_eq "cors off: preflight refused" 403 "$CODE"
+expect_json "cors off: preflight code" "d['error']['code']" cors_forbidden
+stop_server
+start_server "sqlite:$TMP/serve.db" ATP_CORS_ORIGINS=" https://app.example , http://localhost:5173"
+req -H 'Origin: https://app.example' "$U/health"
+expect_hdr "allowed origin echoed" access-control-allow-origin https://app.example
+expect_hdr "vary origin" vary Origin
+expect_hdr "exposed headers" access-control-expose-headers "X-Request-Id, Retry-After"
+req -H 'Origin: http://localhost:5173' "$U/api/v1/accounts"
+expect_eq "allowed origin, worker route" 401 "$CODE"
+expect_hdr "second origin echoed on a worker's answer" access-control-allow-origin http://localhost:5173
+req -H 'Origin: https://evil.example' "$U/health"
+expect_eq "disallowed origin still served" 200 "$CODE"
+expect_hdr "disallowed origin: no allow-origin" access-control-allow-origin ""
+expect_hdr "disallowed origin: vary" vary Origin
+req -H 'Origin: https://app.example.evil.com' "$U/health"
+expect_hdr "origin prefix is not a match" access-control-allow-origin ""
+req -X OPTIONS -H 'Origin: https://app.example' -H 'Access-Control-Request-Method: POST' \
+  -H 'Access-Control-Request-Headers: authorization, content-type' "$U/api/v1/accounts"
+expect_eq "preflight" 204 "$CODE"
+expect_hdr "preflight origin" access-control-allow-origin https://app.example
+expect_hdr "preflight methods" access-control-allow-methods "GET, HEAD, POST, OPTIONS"
+expect_hdr "preflight headers" access-control-allow-headers "Authorization, Content-Type, X-Request-Id, Idempotency-Key"
+expect_hdr "preflight max age" access-control-max-age 600
+req -X OPTIONS -H 'Origin: https://app.example' -H 'Access-Control-Request-Method: PATCH' "$U/api/v1/accounts/7"
+expect_hdr "preflight methods of a parameterised path" access-control-allow-methods "GET, HEAD, PATCH, OPTIONS"
+req -X OPTIONS -H 'Origin: https://evil.example' -H 'Access-Control-Request-Method: POST' "$U/api/v1/accounts"
+expect_eq "preflight from a disallowed origin" 403 "$CODE"
+expect_hdr "no allow-origin on the refusal" access-control-allow-origin ""
+expect_hdr "no allow-methods on the refusal" access-control-allow-methods ""
+req -X OPTIONS -H 'Origin: https://app.example' -H 'Access-Control-Request-Method: GET' "$U/no/such"
+expect_eq "preflight of an unknown path" 404 "$CODE"
+req -X OPTIONS "$U/api/v1/accounts"
+expect_eq "OPTIONS without a preflight" 405 "$CODE"
+stop_server
+for bad_origin in '*' 'https://app.example/' 'ftp://x.example' 'https://a.example/path' 'app.example'; do
+  expect_status "cors origin '$bad_origin' refused" 2 env ATP_CORS_ORIGINS="$bad_origin" "$ATP" serve --listen 127.0.0.1:0
+  expect_err_contains "cors origin '$bad_origin' message" "ATP_CORS_ORIGINS: '$bad_origin' is not an origin"
+done
+echo '{"cors_origins": ["https://a.example", 5]}' >"$TMP/cfg.json"
+expect_status "cors origins file: not strings" 2 "$ATP" serve --config "$TMP/cfg.json" --listen 127.0.0.1:0
+expect_err_contains "cors origins file message" "field 'cors_origins' must be a string"
+echo '{"cors_origins": ["https://a.example", "https://b.example:8443"], "workers": 1}' >"$TMP/cfg.json"
+saved_workers=${ATP_WORKERS-}
+unset ATP_WORKERS # the environment would override the file
+start_server "sqlite:$TMP/serve.db" ATP_CONFIG="$TMP/cfg.json"
+[ -n "$saved_workers" ] && export ATP_WORKERS=$saved_workers
+req -H 'Origin: https://b.example:8443' "$U/health"
+expect_hdr "cors origins from the file" access-control-allow-origin https://b.example:8443
+expect_json "workers from the file" "d['workers']" 1
+stop_server
+
+# The store check fails: PostgreSQL drops the server's connections (they carry an application
+# name of their own), so /health turns 503 "degraded" within a few seconds, naming the error.
+if [ -n "${ATP_TEST_PG_URL:-}" ]; then
+  schema="serve_health_$$"
+  app="atp_serve_test_$$"
+  psql "$ATP_TEST_PG_URL" -qc "create schema $schema" >/dev/null
+  sep='?'
+  case "$ATP_TEST_PG_URL" in *\?*) sep='&' ;; esac
+  start_server "$ATP_TEST_PG_URL${sep}options=-csearch_path%3D$schema&application_name=$app"
+  req "$U/health"
+  expect_eq "pg health" 200 "$CODE"
+  expect_json "pg health backend" "d['store']['backend']" postgres
+  psql "$ATP_TEST_PG_URL" -qc \
+    "select pg_terminate_backend(pid) from pg_stat_activity where application_name = '$app'" >/dev/null
+  for _ in $(seq 1 60); do
+    req "$U/health"
+    [ "$CODE" = 503 ] && break
+    sleep 0.1
+  done
+  expect_eq "health with the store gone" 503 "$CODE"
+  expect_json "degraded" "d['status'] + ' ' + str(d['store']['ok'])" "degraded False"
+  expect_json "degraded names the error" "len(d['store']['error']) > 0" True
+  stop_server
+  psql "$ATP_TEST_PG_URL" -qc "set client_min_messages = warning; drop schema $schema cascade" >/dev/null
+fi
 
 expect_status "bad listen" 2 "$ATP" serve --listen 127.0.0.1:99999
 expect_err_contains "bad listen message" "listen"
