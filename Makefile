@@ -16,9 +16,11 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# Until the server exists, the main job is the live market demo (Ctrl-C to stop).
+# The platform server on http://127.0.0.1:8080/ with its store in var/ (scripts/run.sh creates the
+# development secrets once; the first start prints the admin's password). Ctrl-C stops it. The
+# terminal market demo is `./build/atp demo`.
 run: build
-	./$(BUILD)/atp demo
+	@bash scripts/run.sh $(BUILD)
 
 # Every test, then the whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: test-unit test-asan

@@ -15,8 +15,12 @@
 
 #include <sodium.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -144,6 +148,39 @@ static int load_config_file(const char *path, struct api_config *cfg)
     return rc;
 }
 
+/* The JWT signing key from a file (ATP_JWT_SECRET_FILE): owner-only like the vault's key file,
+ * its content (trailing whitespace trimmed) JWT_SECRET_MIN..cap bytes. Prints the error. */
+static int read_secret_file(const char *path, unsigned char *out, size_t cap, size_t *len)
+{
+    char buf[256];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cli_fail("serve", "ATP_JWT_SECRET_FILE %s: %s", path, strerror(errno));
+    struct stat st;
+    ssize_t n = -1;
+    int rc = CLI_EXIT_FAIL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        cli_fail("serve", "ATP_JWT_SECRET_FILE %s: not a regular file", path);
+    else if (st.st_mode & (S_IRWXG | S_IRWXO))
+        cli_fail("serve", "ATP_JWT_SECRET_FILE %s has mode %04o; it must not be accessible by group or others "
+                          "(chmod 600 %s)", path, (unsigned)(st.st_mode & 07777), path);
+    else if ((n = read(fd, buf, sizeof buf)) < 0)
+        cli_fail("serve", "ATP_JWT_SECRET_FILE %s: %s", path, strerror(errno));
+    else
+        rc = CLI_EXIT_OK;
+    close(fd);
+    while (rc == CLI_EXIT_OK && n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        n--;
+    if (rc == CLI_EXIT_OK && (n < JWT_SECRET_MIN || (size_t)n > cap))
+        rc = cli_fail("serve", "ATP_JWT_SECRET_FILE %s must hold %d..%zu bytes", path, JWT_SECRET_MIN, cap);
+    if (rc == CLI_EXIT_OK) {
+        memcpy(out, buf, (size_t)n);
+        *len = (size_t)n;
+    }
+    sodium_memzero(buf, sizeof buf);
+    return rc;
+}
+
 /* First start: when no admin exists, creates one from ATP_ADMIN_EMAIL / ATP_ADMIN_PASSWORD (the
  * password then generated when unset; it is shown once, in *shown). */
 static int ensure_admin(struct store *st, char *shown, size_t shown_size)
@@ -157,8 +194,15 @@ static int ensure_admin(struct store *st, char *shown, size_t shown_size)
         if (store_user_list(st, &p, page, &po, &err) != ATP_OK)
             return cli_fail_err("serve", &err);
         for (uint32_t i = 0; i < po.count; i++)
-            if (page[i].role == STORE_ROLE_ADMIN)
+            if (page[i].role == STORE_ROLE_ADMIN) {
+                /* Later starts: say who, and the way back in when its password is lost (there is
+                 * no password reset command: a new admin, then the old one is managed from it). */
+                snprintf(shown, shown_size,
+                         "atp serve: admin %s exists (its password was printed on the first start); "
+                         "lost it? `atp user add --db URL --email NEW --role admin` prints a new admin's password",
+                         page[i].email);
                 return CLI_EXIT_OK;
+            }
         p.cursor = po.next_cursor;
     } while (po.next_cursor);
     const char *email = getenv("ATP_ADMIN_EMAIL");
@@ -248,7 +292,11 @@ int cmd_serve(int argc, char **argv)
     unsigned char secret[64];
     size_t secret_len = 32;
     const char *env_secret = getenv("ATP_JWT_SECRET");
-    if (env_secret && *env_secret) {
+    const char *secret_file = getenv("ATP_JWT_SECRET_FILE");
+    if ((!env_secret || !*env_secret) && secret_file && *secret_file) {
+        if (read_secret_file(secret_file, secret, sizeof secret, &secret_len) != CLI_EXIT_OK)
+            return CLI_EXIT_USAGE;
+    } else if (env_secret && *env_secret) {
         secret_len = strlen(env_secret);
         if (secret_len < JWT_SECRET_MIN || secret_len > sizeof secret)
             return cli_fail("serve", "ATP_JWT_SECRET must be %d..%zu bytes", JWT_SECRET_MIN, sizeof secret);
