@@ -14,6 +14,7 @@ const struct api_policy_row api_policy[] = {
     {"health", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"metrics", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"openapi", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"docs", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"auth.register", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"auth.login", {API_ALLOW, API_ALLOW, API_ALLOW, API_ALLOW}},
     /* The refresh token is the credential of these two; the access token may have expired. */

@@ -11,8 +11,15 @@
 #include "api/router.h"
 #include "core/alloc.h"
 
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* web/docs/index.html, embedded at build time (cmake/embed_file.cmake). */
+extern const char api_docs_page[];
+extern const size_t api_docs_page_len;
 
 static double round3(double x)
 {
@@ -69,9 +76,58 @@ static void h_openapi(struct api_request *req, struct api_response *res)
     "\"string\"}}},\"version\":{\"type\":\"string\"},\"uptime_s\":{\"type\":\"number\"},\"inflight\":"          \
     "{\"type\":\"integer\"},\"workers\":{\"type\":\"integer\"}}}}}"
 
+/* The page's own CSP: its one inline style and one inline script are allowed by their SHA-256
+ * (CSP level 2 hash sources), so nothing injected could run, and it may fetch only from this
+ * origin. Computed once from the embedded page, so editing the page never breaks the header. */
+static char docs_csp[400];
+
+/* "'sha256-BASE64'" of the text between open and close in the page, "" when absent. */
+static void inline_hash(const char *open, const char *close, char *out, size_t size)
+{
+    out[0] = '\0';
+    const char *a = strstr(api_docs_page, open);
+    const char *b = a ? strstr(a + strlen(open), close) : NULL;
+    if (!b)
+        return;
+    a += strlen(open);
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+    crypto_hash_sha256(digest, (const unsigned char *)a, (unsigned long long)(b - a));
+    sodium_bin2base64(b64, sizeof b64, digest, sizeof digest, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(out, size, "'sha256-%s'", b64);
+}
+
+static void docs_csp_init(void)
+{
+    char style[80], script[80];
+    inline_hash("<style>", "</style>", style, sizeof style);
+    inline_hash("<script>", "</script>", script, sizeof script);
+    snprintf(docs_csp, sizeof docs_csp,
+             "default-src 'none'; style-src %s; script-src %s; connect-src 'self'; base-uri 'none'; "
+             "form-action 'none'; frame-ancestors 'none'",
+             style[0] ? style : "'none'", script[0] ? script : "'none'");
+}
+
+static void h_docs(struct api_request *req, struct api_response *res)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    (void)req;
+    pthread_once(&once, docs_csp_init);
+    res->text = atp_malloc(api_docs_page_len + 1);
+    if (!res->text) {
+        api_error(res, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    memcpy(res->text, api_docs_page, api_docs_page_len + 1);
+    res->text_len = api_docs_page_len;
+    res->content_type = "text/html; charset=utf-8";
+    res->csp = docs_csp;
+}
+
 int api_route_on_io_thread(const struct api_route *route)
 {
-    return route->handler == h_health || route->handler == h_metrics || route->handler == h_openapi;
+    return route->handler == h_health || route->handler == h_metrics || route->handler == h_openapi ||
+           route->handler == h_docs;
 }
 
 const struct api_route api_routes[] = {
@@ -82,6 +138,9 @@ const struct api_route api_routes[] = {
      "{\"200\":{\"description\":\"Prometheus text exposition\",\"content\":{\"text/plain\":"
      "{\"schema\":{\"type\":\"string\"}}}}}"},
     {API_GET, "/api/v1/openapi.json", "openapi", h_openapi, NULL, "this document", "system", NULL},
+    {API_GET, "/docs", "docs", h_docs, NULL, "the API documentation page (HTML, from this document)", "system",
+     "{\"200\":{\"description\":\"an HTML page listing the routes by tag\",\"content\":{\"text/html\":"
+     "{\"schema\":{\"type\":\"string\"}}}}}"},
     {API_POST, "/api/v1/auth/register", "auth.register", h_auth_register, h_auth_register_body,
      "register a new user (a trader)", "auth",
      "{\"201\":{\"description\":\"the new user: id, email, name, role\"},\"409\":{\"description\":"

@@ -63,6 +63,29 @@ expect_eq "openapi" 200 "$CODE"
 expect_json "openapi version" "d['openapi']" 3.1.0
 expect_json "openapi login op" "d['paths']['/api/v1/auth/login']['post']['operationId']" auth.login
 
+# /docs: the page, with a CSP of its own that allows exactly its inline style and script (by
+# hash) and fetching from this origin; the script is valid JavaScript.
+req "$U/docs"
+expect_eq "docs" 200 "$CODE"
+expect_hdr "docs content type" content-type "text/html; charset=utf-8"
+expect_hdr "docs frame" x-frame-options DENY
+grep -q 'fetch("/api/v1/openapi.json"' "$TMP/body" && ok || bad "docs page fetches the OpenAPI document"
+python3 - "$TMP/body" "$TMP/hdr" >"$TMP/csp.check" <<'PY'
+import base64, hashlib, re, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+csp = [l.split(":", 1)[1].strip() for l in open(sys.argv[2]) if l.lower().startswith("content-security-policy:")][0]
+def h(tag):
+    body = re.search("<%s>(.*?)</%s>" % (tag, tag), page, re.S).group(1)
+    return "'sha256-%s'" % base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+want = "default-src 'none'; style-src %s; script-src %s; connect-src 'self'; base-uri 'none'; " \
+       "form-action 'none'; frame-ancestors 'none'" % (h("style"), h("script"))
+print("ok" if csp == want else "csp %r != %r" % (csp, want))
+PY
+expect_eq "docs CSP hashes its inline style and script" ok "$(cat "$TMP/csp.check")"
+python3 -c "import re,sys; print(re.search('<script>(.*?)</script>', open(sys.argv[1]).read(), re.S).group(1))" \
+  "$TMP/body" >"$TMP/docs.js"
+node --check "$TMP/docs.js" && ok || bad "the docs page's script does not parse"
+
 req "$U/metrics"
 expect_eq "metrics" 200 "$CODE"
 grep -q '^atp_http_requests_total{route="health",method="GET",status="200"} [3-9]' "$TMP/body" && ok || bad "metrics health count"
@@ -143,7 +166,7 @@ expect_eq "exit status after SIGTERM with logins in flight" 0 "$?"
 SRV_PID=
 wait $LOGINS_PID
 inflight=$(sed -n 's/.*shutting down: \([0-9]*\) request(s) in flight.*/\1/p' "$TMP/srv.err")
-[ "${inflight:-0}" -ge 1 ] && ok || bad "no login was in flight at SIGTERM ('$inflight')"
+[ "${inflight:-0}" -ge 1 ] && ok || bad "no login was in flight at SIGTERM ('$inflight'; last poll saw '$n')"
 expect_eq "logins in flight at SIGTERM answered" "200 200 200 200" "$(head -4 "$TMP/logins" | xargs)"
 grep -q 'store connection(s) flushed and closed' "$TMP/srv.err" && ok || bad "workers' stores closed"
 if [ -s "$TMP/serve.db-wal" ]; then bad "WAL not checkpointed at shutdown ($(stat -c %s "$TMP/serve.db-wal") bytes)"; else ok; fi

@@ -46,8 +46,8 @@ Test(api_tables, every_route_has_one_policy_row_and_back)
 /* The matrix for today's routes: route x role x relation -> decision. */
 Test(api_tables, authorization_matrix_of_system_routes)
 {
-    static const char *const public_routes[] = {"health",       "metrics",      "openapi",    "auth.register",
-                                                 "auth.login",   "auth.refresh", "auth.logout"};
+    static const char *const public_routes[] = {"health",       "metrics",      "openapi",    "docs",
+                                                 "auth.register", "auth.login",  "auth.refresh", "auth.logout"};
     for (size_t i = 0; i < sizeof public_routes / sizeof public_routes[0]; i++)
         for (int role = 0; role < API_N_ROLES; role++)
             cr_assert_eq(api_policy_decide(public_routes[i], (enum api_role)role, API_REL_NONE),
