@@ -40,17 +40,29 @@ items=$(curl -sf -H "Authorization: Bearer $token" "$url/api/v1/accounts" |
   python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
 [ "$items" = 5 ] || { echo "bench/http.sh: expected 5 accounts, got $items" >&2; exit 1; }
 
+# Server CPU time per request (user + system, from /proc): unlike req/s it barely moves when other
+# work shares the machine, so it is the figure to compare changes by on a busy box.
+tck=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+run_wrk() { # run_wrk WRK-ARGS...: wrk's summary, then the server's CPU time per request
+  local t0 t1
+  t0=$(cpu_ticks)
+  wrk "$@" | tee "$tmp/wrk"
+  t1=$(cpu_ticks)
+  awk -v t="$((t1 - t0))" -v hz="$tck" '/ requests in / { if ($1 > 0) printf "server CPU per request: %.1f us\n", t / hz * 1e6 / $1 }' "$tmp/wrk"
+}
+
 only=${ATP_BENCH_ONLY:-}
 if [ -z "$only" ] || [ "$only" = health ]; then
   echo "== GET /health (wrk, $threads threads, $conns connections, $secs s)"
-  wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "$url/health"
+  run_wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "$url/health"
 fi
 if [ -z "$only" ] || [ "$only" = accounts ]; then
   echo "== GET /api/v1/accounts as a trader with 5 accounts (wrk, $threads threads, $conns connections, $secs s)"
-  wrk -t"$threads" -c"$conns" -d"${secs}s" --latency -H "Authorization: Bearer $token" "$url/api/v1/accounts"
+  run_wrk -t"$threads" -c"$conns" -d"${secs}s" --latency -H "Authorization: Bearer $token" "$url/api/v1/accounts"
 fi
 if [ -z "$only" ] || [ "$only" = login ]; then
   # Few connections: each login costs one argon2id verification (tens of ms of one core).
   echo "== POST /api/v1/auth/login (wrk, 2 threads, 8 connections, $secs s; argon2id-bound)"
-  wrk -t2 -c8 -d"${secs}s" --latency -s "$root/bench/login.lua" "$url/api/v1/auth/login"
+  run_wrk -t2 -c8 -d"${secs}s" --latency -s "$root/bench/login.lua" "$url/api/v1/auth/login"
 fi

@@ -34,6 +34,27 @@ static void h_health(struct api_request *req, struct api_response *res)
 {
     struct api_store_health h;
     api_server_store_health(req->server, &h);
+    double uptime_s = round3(api_server_uptime_s(req->server));
+    int inflight = api_server_inflight(req->server), workers = api_server_workers(req->server);
+    res->status = h.ok ? 200 : 503;
+    if (h.ok && h.backend) {
+        /* The common answer, printed directly: building it through jansson was an eighth of the
+         * CPU time of a /health request (perf). Every value here is a number or one of our own
+         * identifiers, so nothing needs escaping; the degraded answer, which carries an error
+         * text, goes through jansson below. */
+        char buf[320];
+        int n = snprintf(buf, sizeof buf,
+                         "{\"status\":\"ok\",\"store\":{\"backend\":\"%s\",\"ok\":true,\"latency_ms\":%.3f,"
+                         "\"checked_ms_ago\":%.3f},\"version\":\"%s\",\"uptime_s\":%.3f,\"inflight\":%d,"
+                         "\"workers\":%d}",
+                         h.backend, round3(h.latency_ms), round3(h.age_ms), ATP_VERSION, uptime_s, inflight, workers);
+        if (n > 0 && (size_t)n < sizeof buf && (res->text = atp_malloc((size_t)n + 1))) {
+            memcpy(res->text, buf, (size_t)n + 1);
+            res->text_len = (size_t)n;
+            res->content_type = "application/json";
+            return;
+        }
+    }
     json_t *store = json_null();
     if (h.backend) {
         store = json_pack("{s:s, s:b, s:f, s:f}", "backend", h.backend, "ok", h.ok, "latency_ms",
@@ -41,11 +62,8 @@ static void h_health(struct api_request *req, struct api_response *res)
         if (store && !h.ok)
             json_object_set_new(store, "error", json_string(h.error));
     }
-    res->status = h.ok ? 200 : 503;
     res->json = json_pack("{s:s, s:o, s:s, s:f, s:i, s:i}", "status", h.ok ? "ok" : "degraded", "store", store,
-                          "version", ATP_VERSION, "uptime_s", round3(api_server_uptime_s(req->server)),
-                          "inflight", api_server_inflight(req->server), "workers",
-                          api_server_workers(req->server));
+                          "version", ATP_VERSION, "uptime_s", uptime_s, "inflight", inflight, "workers", workers);
     if (!res->json)
         api_error(res, 500, "internal", NULL, "out of memory");
 }
