@@ -471,7 +471,7 @@ static void job_put(struct api_server *srv, struct job *job)
     atp_free(job->res.text);
     job->res.json = NULL;
     job->res.text = NULL;
-    sodium_memzero(job->bearer, sizeof job->bearer);
+    sodium_memzero(job->bearer, strnlen(job->bearer, sizeof job->bearer));
     if (job->body_len)
         sodium_memzero(job->body, job->body_len); /* a login's password */
     if (srv->n_free_jobs < JOB_POOL_MAX && job->body_cap <= 65536) {

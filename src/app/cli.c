@@ -84,13 +84,16 @@ static const struct cli_command commands[] = {
      "  generated and printed once. New users are traders unless --role says otherwise.\n",
      cmd_user},
     {"serve", "run the platform server: REST API, health, metrics",
-     "usage: atp serve [--listen 127.0.0.1:8080] [--config FILE]\n"
+     "usage: atp serve [--listen 127.0.0.1:8080] [--config FILE] [--db URL]\n"
      "  Serves the HTTP API (docs/api.md) and prints its URL. --listen HOST:0 picks a free port.\n"
      "  --config    JSON file: {\"listen\", \"body_max\", \"rate_per_s\", \"rate_burst\",\n"
-     "              \"drain_timeout_ms\"} (also ATP_CONFIG)\n"
+     "              \"drain_timeout_ms\", \"workers\", \"cors_origins\"} (also ATP_CONFIG)\n"
+     "  --db        store URL (else ATP_DB, else sqlite:var/atp.db)\n"
      "  Environment (over the file, under options): ATP_LISTEN, ATP_BODY_MAX, ATP_RATE_PER_S,\n"
-     "  ATP_RATE_BURST, ATP_DRAIN_TIMEOUT_MS, ATP_LOG_LEVEL (info logs every request).\n"
-     "  SIGTERM/SIGINT: requests in flight finish, then the process exits 0.\n",
+     "  ATP_RATE_BURST, ATP_DRAIN_TIMEOUT_MS, ATP_WORKERS (worker threads, default 2),\n"
+     "  ATP_CORS_ORIGINS (comma list of exact origins; CORS is off without it), ATP_JWT_SECRET or\n"
+     "  ATP_JWT_SECRET_FILE, ATP_MASTER_KEY or ATP_MASTER_KEY_FILE, ATP_LOG_LEVEL (info logs\n"
+     "  every request). SIGTERM/SIGINT: requests in flight finish, the store is flushed, exit 0.\n",
      cmd_serve},
     {"vault", "broker credential vault: re-seal under the newest master key, or check every blob",
      "usage: atp vault rotate [--db URL]\n"
