@@ -196,24 +196,37 @@ int api_config_listen(struct api_config *cfg, const char *text, struct atp_err *
     return ATP_OK;
 }
 
-/* 1 when origin[0..len) is scheme://host[:port] as a browser sends it in Origin. */
+/* 1 when origin[0..len) is scheme://host[:port] as a browser sends it in Origin: http or https,
+ * a host of letters, digits, '.' and '-' or a bracketed IPv6 literal, an optional numeric port. */
 static int origin_valid(const char *o, size_t len)
 {
-    size_t skip = len >= 7 && strncmp(o, "http://", 7) == 0 ? 7 : len >= 8 && strncmp(o, "https://", 8) == 0 ? 8 : 0;
-    if (!skip || len == skip || len >= API_ORIGIN_MAX)
+    size_t i = len >= 7 && strncmp(o, "http://", 7) == 0 ? 7 : len >= 8 && strncmp(o, "https://", 8) == 0 ? 8 : 0;
+    if (!i || len >= API_ORIGIN_MAX)
         return 0;
-    int colon = 0;
-    for (size_t i = skip; i < len; i++) {
-        char c = o[i];
-        if (c == ':' && !colon && i > skip && i + 1 < len) {
-            colon = 1;
-            continue;
-        }
-        if (colon ? !(c >= '0' && c <= '9')
-                  : !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                      c == '-' || c == '[' || c == ']'))
+    size_t host = i;
+    if (i < len && o[i] == '[') {
+        for (i++; i < len && o[i] != ']'; i++)
+            if (!((o[i] >= '0' && o[i] <= '9') || (o[i] >= 'a' && o[i] <= 'f') || (o[i] >= 'A' && o[i] <= 'F') ||
+                  o[i] == ':' || o[i] == '.'))
+                return 0;
+        if (i == len || i == host + 1)
+            return 0;
+        i++; /* past ']' */
+    } else {
+        for (; i < len && o[i] != ':'; i++)
+            if (!((o[i] >= 'a' && o[i] <= 'z') || (o[i] >= 'A' && o[i] <= 'Z') || (o[i] >= '0' && o[i] <= '9') ||
+                  o[i] == '.' || o[i] == '-'))
+                return 0;
+        if (i == host)
             return 0;
     }
+    if (i == len)
+        return 1;
+    if (o[i] != ':' || i + 1 == len)
+        return 0;
+    for (i++; i < len; i++)
+        if (o[i] < '0' || o[i] > '9')
+            return 0;
     return 1;
 }
 
