@@ -577,30 +577,39 @@ static int respond(struct lws *wsi, struct pss *pss, struct api_response *res, c
     struct api_server *srv = pss->srv;
     int status = res->status ? res->status : 200;
     const char *ctype = "application/json";
+    /* A JSON body is serialized onto the stack when it fits (the common case), so it goes out
+     * with the headers without a heap copy; a larger one into pss->out for write_body. */
+    static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+    char small[8192];
+    const char *body = NULL;
+    size_t body_len = 0;
     if (res->text) {
         pss->out = res->text;
-        pss->out_len = res->text_len;
         res->text = NULL;
+        body = pss->out;
+        body_len = res->text_len;
         if (res->content_type)
             ctype = res->content_type;
-    } else {
-        pss->out = res->json ? json_dumps(res->json, JSON_COMPACT) : NULL;
-        if (pss->out) {
-            /* json_dumps uses malloc; take a copy through our allocator so atp_free applies. */
-            char *copy = atp_strdup(pss->out);
-            free(pss->out);
-            pss->out = copy;
+    } else if (res->json) {
+        size_t n = json_dumpb(res->json, small, sizeof small, JSON_COMPACT);
+        if (n > 0 && n <= sizeof small) {
+            body = small;
+            body_len = n;
+        } else if (n > 0 && (pss->out = atp_malloc(n)) && json_dumpb(res->json, pss->out, n, JSON_COMPACT) == n) {
+            body = pss->out;
+            body_len = n;
         }
-        if (!pss->out) {
-            status = 500;
-            pss->out = atp_strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
-        }
-        pss->out_len = pss->out ? strlen(pss->out) : 0;
+    }
+    if (!body && res->json) {
+        status = 500;
+        body = oom;
+        body_len = sizeof oom - 1;
     }
     json_decref(res->json);
     res->json = NULL;
     if (pss->method == API_HEAD)
-        pss->out_len = 0;
+        body_len = 0;
+    pss->out_len = body_len;
     pss->responded = 1;
 
     struct job *job = pss->job;
@@ -653,10 +662,12 @@ static int respond(struct lws *wsi, struct pss *pss, struct api_response *res, c
     /* A body that fits goes out with the headers in one send: half the syscalls and TCP segments
      * of two writes (the larger part of the cost of a small answer, perf on /health). lws does
      * not count bytes written as headers against Content-Length, so the body is then done. */
-    if (pss->out_len <= (size_t)(end - p)) {
-        memcpy(p, pss->out, pss->out_len);
-        p += pss->out_len;
-        pss->out_sent = pss->out_len;
+    if (body_len <= (size_t)(end - p)) {
+        memcpy(p, body, body_len);
+        p += body_len;
+        pss->out_sent = body_len;
+    } else if (body != pss->out) { /* cannot happen: small fits after any header block */
+        return -1;
     }
     if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) != (int)(p - start))
         return -1;
