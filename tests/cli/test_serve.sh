@@ -100,22 +100,22 @@ grep -q '^atp_websockets_open 0$' "$TMP/body" && ok || bad "metrics websockets g
 grep -q "^atp_workers $WORKERS\$" "$TMP/body" && ok || bad "metrics workers"
 
 # Logins (one argon2id verification each, tens of ms) run on the workers, so /health, asked
-# while 4 of them are under way, is answered before the last one: on one thread it would queue
-# behind them all. Ordering only, no timings.
-for i in 1 2 3 4; do
+# while 8 of them are under way (at least two rounds for up to 4 workers), is answered before the
+# last one: on one thread it would queue behind them all. Ordering only, no timings.
+for i in 1 2 3 4 5 6 7 8; do
   req -X POST -d "{\"email\":\"c$i@example.com\",\"name\":\"C$i\",\"password\":\"correct horse\"}" \
     "$U/api/v1/auth/register"
   expect_eq "register c$i" 201 "$CODE"
 done
-logins_bg() { # 4 logins at once from one curl (parallel connections), in the background; their
+logins_bg() { # 8 logins at once from one curl (parallel connections), in the background; their
   # statuses, then the time the last one ended, in $TMP/logins
   local args=() i
-  for i in 1 2 3 4; do
+  for i in 1 2 3 4 5 6 7 8; do
     [ $i -gt 1 ] && args+=(--next)
     args+=(-s -o /dev/null -w '%{http_code}\n' -X POST
       -d "{\"email\":\"c$i@example.com\",\"password\":\"correct horse\"}" "$U/api/v1/auth/login")
   done
-  ( curl -s --parallel --parallel-immediate --parallel-max 4 "${args[@]}" >"$TMP/logins" 2>/dev/null
+  ( curl -s --parallel --parallel-immediate --parallel-max 8 "${args[@]}" >"$TMP/logins" 2>/dev/null
     date +%s%N >>"$TMP/logins" ) &
   LOGINS_PID=$!
 }
@@ -125,7 +125,7 @@ req "$U/health"
 health_end=$(date +%s%N)
 wait $LOGINS_PID
 expect_eq "health during logins" 200 "$CODE"
-expect_eq "concurrent logins" "200 200 200 200" "$(head -4 "$TMP/logins" | xargs)"
+expect_eq "concurrent logins" "200 200 200 200 200 200 200 200" "$(head -8 "$TMP/logins" | xargs)"
 last_login=$(tail -1 "$TMP/logins")
 [ "$health_end" -lt "$last_login" ] && ok || bad "/health waited for the logins (health $health_end, last login $last_login)"
 
@@ -151,13 +151,13 @@ SRV_PID=
 
 # Graceful shutdown with logins on the workers: each is answered, the workers' store connections
 # are closed, and the WAL is checkpointed into the database file (the store is flushed). One
-# worker, so the 4 logins queue behind each other; SIGTERM once the server has all 4 in flight
-# (the metrics request itself is the fifth).
+# worker, so the 8 logins queue behind each other; SIGTERM once the server has all 8 in flight
+# (the metrics request itself is the ninth).
 start_server "sqlite:$TMP/serve.db" ATP_LOG_LEVEL=info ATP_WORKERS=1
 logins_bg
 for _ in $(seq 1 200); do
   n=$(curl -s "$U/metrics" | sed -n 's/^atp_http_inflight_requests //p')
-  [ "${n:-0}" -ge 5 ] && break
+  [ "${n:-0}" -ge 9 ] && break
   sleep 0.01
 done
 kill -TERM "$SRV_PID"
@@ -167,7 +167,7 @@ SRV_PID=
 wait $LOGINS_PID
 inflight=$(sed -n 's/.*shutting down: \([0-9]*\) request(s) in flight.*/\1/p' "$TMP/srv.err")
 [ "${inflight:-0}" -ge 1 ] && ok || bad "no login was in flight at SIGTERM ('$inflight'; last poll saw '$n')"
-expect_eq "logins in flight at SIGTERM answered" "200 200 200 200" "$(head -4 "$TMP/logins" | xargs)"
+expect_eq "logins in flight at SIGTERM answered" "200 200 200 200 200 200 200 200" "$(head -8 "$TMP/logins" | xargs)"
 grep -q 'store connection(s) flushed and closed' "$TMP/srv.err" && ok || bad "workers' stores closed"
 if [ -s "$TMP/serve.db-wal" ]; then bad "WAL not checkpointed at shutdown ($(stat -c %s "$TMP/serve.db-wal") bytes)"; else ok; fi
 
