@@ -1,8 +1,8 @@
 # PostgreSQL helpers for the HTTP/CLI tests: a fresh schema per run of the $ATP_TEST_PG_URL
 # database, reached through the URL's search_path (as tests/unit/test_store_postgres.c does), so
 # a run starts from an empty database (and its first start creates the admin) whatever other runs
-# left there. Sourced after lib.sh and server_lib.sh. PostgreSQL's client programs come from its
-# bin directory, found the way scripts/pg.sh finds it.
+# left there. PostgreSQL's client programs come from its
+# bin directory, found the way scripts/pg.sh finds it. Sourced by server_lib.sh.
 
 pg_bin() { # the newest PostgreSQL bin directory
   ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
@@ -39,3 +39,9 @@ pg_schema_url() {
   PG_SCHEMA=$1
   PG_URL=$(pg_url_of "$1")
 }
+
+# pg_url: sets PG_URL to a store URL for a fresh, private schema (dropped on exit), so a test never
+# migrates or fills the shared database: worktrees with different migrations, and parallel
+# tests, each see only their own tables. (Not in a $(...) subshell: the schema list must survive
+# for the exit trap.)
+pg_url() { pg_schema_url "t_cli_$$_${#PG_SCHEMAS[@]}_$RANDOM"; }

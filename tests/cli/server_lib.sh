@@ -5,28 +5,8 @@ export NO_PROXY='*' no_proxy='*'
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY
 
 SRV_PID=
-PG_SCHEMAS=()
-trap '[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; pg_drop_schemas; rm -rf "$TMP"' EXIT
-
-# pg_url: sets PG_URL to a store URL for a fresh, private schema of $ATP_TEST_PG_URL (dropped on
-# exit), so a test never migrates or fills the shared database: worktrees with different
-# migrations, and parallel tests, each see only their own tables. (Not in a $(...) subshell: the
-# schema list must survive for the exit trap.)
-pg_url() {
-  local name="t_cli_$$_${#PG_SCHEMAS[@]}_$RANDOM"
-  PG_URL=
-  psql "$ATP_TEST_PG_URL" -q -v ON_ERROR_STOP=1 -c "CREATE SCHEMA $name" >/dev/null || return 1
-  PG_SCHEMAS+=("$name")
-  local sep='?'
-  [[ $ATP_TEST_PG_URL == *\?* ]] && sep='&'
-  PG_URL="${ATP_TEST_PG_URL}${sep}options=-csearch_path%3D$name"
-}
-pg_drop_schemas() {
-  local name
-  for name in "${PG_SCHEMAS[@]}"; do
-    psql "$ATP_TEST_PG_URL" -q -c "DROP SCHEMA IF EXISTS $name CASCADE" >/dev/null 2>&1
-  done
-}
+# PostgreSQL schemas of the test (pg_lib.sh) are dropped on exit too.
+source "$(dirname "${BASH_SOURCE[0]}")/pg_lib.sh"
 
 start_server() { # start_server DB [ENV=V ...]: sets U and SRV_PID
   local db=$1

@@ -5,7 +5,6 @@
 # 3 wrong logins, the audit log with its filters, the status route.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
-source "$(dirname "$0")/pg_lib.sh"
 as() { # as TOKEN METHOD PATH [JSON]
   local tok=$1 m=$2 path=$3
   shift 3

@@ -7,7 +7,6 @@
 # the owner's token makes most of the fixture calls.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
-source "$(dirname "$0")/pg_lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 MASTER_KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n') # 64 hex digits: a fresh test key
 

@@ -4,7 +4,6 @@
 # but cannot write another's; bad input named; 503 vault_unavailable without a master key.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
-source "$(dirname "$0")/pg_lib.sh"
 as() { # as TOKEN METHOD PATH [JSON]
   local tok=$1 m=$2 path=$3
   shift 3

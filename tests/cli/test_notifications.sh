@@ -5,7 +5,6 @@
 # unknown type or channel named; in_app off means no notification); anonymous 401.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
-source "$(dirname "$0")/pg_lib.sh"
 as() { # as TOKEN METHOD PATH [JSON]
   local tok=$1 m=$2 path=$3
   shift 3

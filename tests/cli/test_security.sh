@@ -10,7 +10,6 @@
 # is set; the per-IP rate limit on its own server.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
-source "$(dirname "$0")/pg_lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 SECRET="test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 export ATP_BODY_MAX=65536

@@ -5,7 +5,6 @@
 # SQLite file (and its WAL) and a pg_dump never contain a credential in clear.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
-source "$(dirname "$0")/pg_lib.sh"
 as() { # as TOKEN METHOD PATH [JSON]
   local tok=$1 m=$2 path=$3
   shift 3
