@@ -165,6 +165,24 @@ Test(api_tables, authorization_matrix_of_notifications)
     check_matrix(rows, sizeof rows / sizeof rows[0]);
 }
 
+/* Market data: shared by every logged-in role, whatever the relation; anonymous 401. */
+Test(api_tables, authorization_matrix_of_market_data)
+{
+    static const struct matrix_row rows[] = {
+        /*                           NONE    OWNER   INVITED STRANGER VISIBLE */
+        {"instruments.search", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"market.candles", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"market.quote", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"indicators.list", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"indicators.calculate", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+    };
+    check_matrix(rows, sizeof rows / sizeof rows[0]);
+    /* And the server resolves no ownership for them. */
+    for (size_t i = 0; i < api_n_routes; i++)
+        if (!strcmp(api_routes[i].tag, "market"))
+            cr_assert(strncmp(api_routes[i].pattern, "/api/v1/accounts/", 17) != 0, "%s", api_routes[i].name);
+}
+
 /* The ownership resolution applies to every /api/v1/accounts/{id} route and to nothing else; an
  * anonymous caller gets NONE (401 from the policy), a logged-in one STRANGER without a store. */
 Test(api_tables, ownership_resolution_covers_account_routes)
