@@ -172,7 +172,13 @@ static const struct instrument *symbol_of(const struct api_market *m, struct api
         api_error(res, 400, "missing_field", "symbol", "symbol is required (e.g. symbol=RELIANCE)");
         return NULL;
     }
-    const struct instrument *in = instreg_find(api_market_registry(m), text);
+    /* Standard symbols are upper case; "tcs" means TCS. */
+    char upper[INST_SYMBOL_MAX];
+    size_t i = 0;
+    for (; text[i] && i < sizeof upper - 1; i++)
+        upper[i] = (char)toupper((unsigned char)text[i]);
+    upper[i] = 0;
+    const struct instrument *in = text[i] ? NULL : instreg_find(api_market_registry(m), upper);
     if (!in)
         api_error(res, 422, "invalid_field", "symbol", "unknown symbol '%s' (GET /api/v1/instruments?q= searches)",
                   text);
