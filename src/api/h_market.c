@@ -134,7 +134,7 @@ static int query(struct api_request *req, struct api_response *res, const char *
     if (rc == ATP_ENOTFOUND)
         return 0;
     if (rc != ATP_OK) {
-        api_error(res, rc == ATP_ERANGE ? 422 : 400, rc == ATP_ERANGE ? "invalid_field" : "bad_request", name,
+        api_error(res, 422, "invalid_query", name,
                   rc == ATP_ERANGE ? "%s is too long (at most %zu bytes)" : "%s is not a valid query value", name,
                   size - 1);
         return -1;
@@ -156,7 +156,7 @@ static int query_int(struct api_request *req, struct api_response *res, const ch
     char *end;
     long v = strtol(text, &end, 10);
     if (!*text || *end || v < min || v > max) {
-        api_error(res, 422, "invalid_field", name, "%s must be an integer in %ld..%ld, not '%s'", name, min, max,
+        api_error(res, 422, "invalid_query", name, "%s must be an integer in %ld..%ld, not '%s'", name, min, max,
                   text);
         return -1;
     }
@@ -164,12 +164,13 @@ static int query_int(struct api_request *req, struct api_response *res, const ch
     return 0;
 }
 
-/* The symbol of the request (required): its instrument, or NULL after answering 400/422. */
+/* The symbol of the request (required): its instrument, or NULL after answering 400/422. code:
+ * invalid_query for a query parameter, invalid_field for a body field. */
 static const struct instrument *symbol_of(const struct api_market *m, struct api_response *res, const char *text,
-                                          int present)
+                                          int present, const char *code)
 {
     if (!present || !*text) {
-        api_error(res, 400, "missing_field", "symbol", "symbol is required (e.g. symbol=RELIANCE)");
+        api_error(res, 400, code, "symbol", "symbol is required (e.g. symbol=RELIANCE)");
         return NULL;
     }
     /* Standard symbols are upper case; "tcs" means TCS. */
@@ -180,17 +181,17 @@ static const struct instrument *symbol_of(const struct api_market *m, struct api
     upper[i] = 0;
     const struct instrument *in = text[i] ? NULL : instreg_find(api_market_registry(m), upper);
     if (!in)
-        api_error(res, 422, "invalid_field", "symbol", "unknown symbol '%s' (GET /api/v1/instruments?q= searches)",
+        api_error(res, 422, code, "symbol", "unknown symbol '%s' (GET /api/v1/instruments?q= searches)",
                   text);
     return in;
 }
 
 /* The timeframe (default 1m); 0 ok, -1 answered. */
-static int tf_of(struct api_response *res, const char *text, int present, enum tf *out)
+static int tf_of(struct api_response *res, const char *text, int present, const char *code, enum tf *out)
 {
     *out = TF_1M;
     if (present && tf_parse(text, out) != ATP_OK) {
-        api_error(res, 422, "invalid_field", "tf", "unknown timeframe '%s' (1m 3m 5m 15m 30m 1h 1d)", text);
+        api_error(res, 422, code, "tf", "unknown timeframe '%s' (1m 3m 5m 15m 30m 1h 1d)", text);
         return -1;
     }
     return 0;
@@ -276,8 +277,9 @@ void h_market_candles(struct api_request *req, struct api_response *res)
     long count;
     enum tf tf;
     const struct instrument *in;
-    if (!m || (has_sym = query(req, res, "symbol", sym, sizeof sym)) < 0 || !(in = symbol_of(m, res, sym, has_sym)) ||
-        (has_tf = query(req, res, "tf", tfname, sizeof tfname)) < 0 || tf_of(res, tfname, has_tf, &tf) < 0 ||
+    if (!m || (has_sym = query(req, res, "symbol", sym, sizeof sym)) < 0 ||
+        !(in = symbol_of(m, res, sym, has_sym, "invalid_query")) ||
+        (has_tf = query(req, res, "tf", tfname, sizeof tfname)) < 0 || tf_of(res, tfname, has_tf, "invalid_query", &tf) < 0 ||
         query_int(req, res, "count", 100, 1, H_MARKET_CANDLES_MAX, &count) < 0)
         return;
     struct bar *bars = atp_malloc(sizeof *bars * (size_t)count), forming;
@@ -312,7 +314,8 @@ void h_market_quote(struct api_request *req, struct api_response *res)
     char sym[INST_SYMBOL_MAX + 16];
     int has_sym;
     const struct instrument *in;
-    if (!m || (has_sym = query(req, res, "symbol", sym, sizeof sym)) < 0 || !(in = symbol_of(m, res, sym, has_sym)))
+    if (!m || (has_sym = query(req, res, "symbol", sym, sizeof sym)) < 0 ||
+        !(in = symbol_of(m, res, sym, has_sym, "invalid_query")))
         return;
     struct api_market_quote qt;
     api_market_quote(m, in->id, &qt);
@@ -449,8 +452,9 @@ void h_indicators_calculate(struct api_request *req, struct api_response *res)
     json_t *jparams = json_object_get(body, "params"), *jseries = json_object_get(body, "series");
     json_t *jcount = json_object_get(body, "count");
     if ((jsym != NULL) == (jseries != NULL)) {
-        api_error(res, 400, "missing_field", jsym ? "series" : "symbol",
-                  jsym ? "give symbol (stored candles) or series, not both" : "symbol or series is required");
+        api_error(res, 400, "invalid_field", "symbol",
+                  jsym ? "symbol (stored candles) and series exclude each other: give one"
+                       : "symbol or series is required");
         return;
     }
     if (jseries && jtf) {
@@ -468,10 +472,14 @@ void h_indicators_calculate(struct api_request *req, struct api_response *res)
     const char *key;
     json_t *v;
     json_object_foreach(jparams, key, v) {
-        if (n_given == PARAMS_MAX || !json_is_number(v)) {
-            api_error(res, 422, "invalid_field", "params", n_given == PARAMS_MAX ? "too many params"
-                                                                                 : "params.%.40s must be a number",
-                      key);
+        if (n_given == PARAMS_MAX) {
+            api_error(res, 422, "invalid_field", "params", "at most %d params", PARAMS_MAX);
+            return;
+        }
+        if (!json_is_number(v)) {
+            char field[80];
+            snprintf(field, sizeof field, "params.%.60s", key);
+            api_error(res, 422, "invalid_field", field, "%s must be a number", field);
             return;
         }
         given[n_given++] = (struct ind_param){key, json_number_value(v)};
@@ -498,8 +506,8 @@ void h_indicators_calculate(struct api_request *req, struct api_response *res)
     enum tf tf = TF_1M;
     if (jsym) {
         struct api_market *m = need_market(res);
-        if (!m || !(inst = symbol_of(m, res, json_string_value(jsym), 1)) ||
-            tf_of(res, jtf ? json_string_value(jtf) : "", jtf != NULL, &tf) < 0)
+        if (!m || !(inst = symbol_of(m, res, json_string_value(jsym), 1, "invalid_field")) ||
+            tf_of(res, jtf ? json_string_value(jtf) : "", jtf != NULL, "invalid_field", &tf) < 0)
             goto out;
         struct bar *bars = atp_malloc(sizeof *bars * CANDLES_KEEP), forming;
         in = atp_malloc(sizeof *in * CANDLES_KEEP);

@@ -99,6 +99,7 @@ expect_json "bbands: named outputs, middle = mean" "(d['outputs'], round(d['item
 # Bad input: named fields.
 as "$TOK" GET "/api/v1/market/candles"
 expect_field "candles without symbol" 400 symbol
+expect_json "a query parameter's error code" "d['error']['code']" invalid_query
 as "$TOK" GET "/api/v1/market/candles?symbol=NOPE"
 expect_field "candles of an unknown symbol" 422 symbol
 as "$TOK" GET "/api/v1/market/candles?symbol=TCS&tf=2m"
@@ -115,13 +116,16 @@ as "$TOK" POST /api/v1/indicators/sma/calculate '{"series":[1,2,3],"params":{"pe
 expect_field "period below its minimum" 422 params.period
 as "$TOK" POST /api/v1/indicators/sma/calculate '{"series":[1,2,3],"params":{"length":3}}'
 expect_field "unknown parameter" 422 params.length
+as "$TOK" POST /api/v1/indicators/sma/calculate '{"series":[1,2,3],"params":{"period":"3"}}'
+expect_field "a parameter that is not a number" 422 params.period
+expect_json "a body field's error code" "d['error']['code']" invalid_field
 as "$TOK" POST /api/v1/indicators/sma/calculate '{"series":[1,"x",3]}'
 expect_field "a bad series element" 422 series
 expect_json "the element is named" "'series[1]' in d['error']['message']" "True"
 as "$TOK" POST /api/v1/indicators/sma/calculate '{"series":[{"open":1,"high":0,"low":1,"close":1}]}'
 expect_field "an inconsistent bar" 422 series
 as "$TOK" POST /api/v1/indicators/sma/calculate '{"symbol":"TCS","series":[1]}'
-expect_field "both symbol and series" 400 series
+expect_field "both symbol and series" 400 symbol
 as "$TOK" POST /api/v1/indicators/sma/calculate '{}'
 expect_field "neither symbol nor series" 400 symbol
 as "$TOK" POST /api/v1/indicators/sma/calculate '{"symbol":"TCS","tf":"7m"}'
