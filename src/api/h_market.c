@@ -547,12 +547,12 @@ void h_indicators_calculate(struct api_request *req, struct api_response *res)
                                                              : json_real(pv[i]));
     for (size_t i = 0; i < n; i++) {
         double out[ATP_IND_MAX_OUTPUTS];
-        int valid = ind_update(ind, &in[i], out);
+        ind_update(ind, &in[i], out); /* an output not warmed up yet is NAN: null below */
         if (i < first)
             continue;
         json_t *vals = json_array();
         for (int k = 0; k < def->n_outputs; k++)
-            json_array_append_new(vals, valid || isfinite(out[k]) ? num_or_null(out[k]) : json_null());
+            json_array_append_new(vals, num_or_null(out[k]));
         json_t *item = json_pack("{s:o}", "values", vals);
         if (times) {
             char iso[TS_STR_MAX];

@@ -108,8 +108,8 @@ static int warm_up(struct api_market *m)
                 break;
             }
         }
-        if (rc == 0)
-            m->ended = 1;
+        if (rc <= 0)
+            m->ended = 1; /* the end, or a feed error (logged below): nothing more will come */
         pthread_mutex_unlock(&m->lock);
         if (stop)
             return 1;
