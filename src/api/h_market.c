@@ -7,6 +7,7 @@
 #include "api/request.h"
 #include "core/alloc.h"
 #include "md/engine.h"
+#include "md/feed.h"
 #include "md/indicator.h"
 
 #include <ctype.h>
@@ -342,6 +343,27 @@ void h_market_quote(struct api_request *req, struct api_response *res)
     jb_printf(&b, ",\"close\":");
     jb_px(&b, qt.day.close);
     jb_printf(&b, ",\"volume\":%lld}}", (long long)qt.day.volume);
+    jb_send(&b, res);
+}
+
+void h_admin_market_status(struct api_request *req, struct api_response *res)
+{
+    (void)req;
+    struct api_market *m = need_market(res);
+    if (!m)
+        return;
+    struct api_market_status st;
+    api_market_status(m, &st);
+    struct jbuf b = {0};
+    jb_printf(&b, "{\"feed\":\"%s\",\"speed\":%g,\"state\":\"%s\",", st.feed, st.speed,
+              st.ended ? "ended" : st.paused ? "paused" : "running");
+    if (st.market_ts == FEED_TS_UNKNOWN || st.market_ts <= 0)
+        jb_printf(&b, "\"time\":null,\"ts_ns\":null");
+    else
+        jb_time(&b, st.market_ts);
+    jb_printf(&b, ",\"progress\":%.6f,\"items\":%llu,\"ticks_accepted\":%llu,\"bars_completed\":%llu}", st.progress,
+              (unsigned long long)st.items, (unsigned long long)st.ticks_accepted,
+              (unsigned long long)st.bars_completed);
     jb_send(&b, res);
 }
 

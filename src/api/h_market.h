@@ -22,5 +22,7 @@ void h_market_candles(struct api_request *req, struct api_response *res);
 void h_market_quote(struct api_request *req, struct api_response *res);
 void h_indicators_list(struct api_request *req, struct api_response *res);
 void h_indicators_calculate(struct api_request *req, struct api_response *res);
+/* Admin: the feed's state (kind, speed, market time, progress, counters). */
+void h_admin_market_status(struct api_request *req, struct api_response *res);
 
 #endif

@@ -328,5 +328,7 @@ void api_market_status(struct api_market *m, struct api_market_status *out)
     out->items = m->items;
     out->ticks_accepted = st.accepted;
     out->bars_completed = st.bars_completed;
+    out->progress = player_progress(m->player, mono_now());
+    out->paused = player_is_paused(m->player);
     pthread_mutex_unlock(&m->lock);
 }

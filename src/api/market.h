@@ -86,6 +86,9 @@ struct api_market_status {
     uint64_t items;    /* feed items delivered to the engine */
     uint64_t ticks_accepted;
     uint64_t bars_completed;
+    double progress;   /* fraction of the feed's time range played, 0..1 (0 when unknown: the
+                        * endless simulator) */
+    int paused;
 };
 void api_market_status(struct api_market *m, struct api_market_status *out);
 

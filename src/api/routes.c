@@ -269,6 +269,10 @@ const struct api_route api_routes[] = {
      "{\"200\":{\"description\":\"version, uptime_s, inflight, store {backend, ok, latency_ms, "
      "migration_version, migrations_known}, vault {configured, current_key_id}, counts {users, "
      "active_admins, accounts, broker_connections}\"}}"},
+    {API_GET, "/api/v1/admin/market/status", "admin.market.status", h_admin_market_status, NULL,
+     "the market feed: kind, speed, state, market time, progress, counters", "admin",
+     "{\"200\":{\"description\":\"feed, speed, state (running, paused, ended), time, ts_ns, progress, items, "
+     "ticks_accepted, bars_completed\"},\"503\":{\"description\":\"market_unavailable\"}}"},
     /* Notifications (docs/api.md "Notifications"): the caller's own. */
     {API_GET, "/api/v1/notifications", "notifications.list", h_notifications_list, NULL,
      "the caller's notifications, newest first (?unread=1&cursor=&limit=)", "notifications",

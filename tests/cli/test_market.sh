@@ -53,6 +53,10 @@ for _ in $(seq 1 100); do # the feed thread plays the file at once; wait for its
   [ "$(jget "d['last']")" == "109" ] && break
   sleep 0.05
 done
+as "$TOK" GET /api/v1/admin/market/status
+expect_json "replay status: ended, every tick in, at the last tick's time" \
+  "(d['feed'], d['state'], d['speed'], d['items'], d['ticks_accepted'], d['time'], d['progress'])" \
+  "('replay', 'ended', 0, 20, 20, '2024-01-02T09:24:40+05:30', 1.0)"
 as "$TOK" GET "/api/v1/market/candles?symbol=TCS&tf=1m&count=500"
 expect_eq "replay candles" 200 "$CODE"
 expect_json "replay: 9 complete bars, oldest first" \
@@ -216,6 +220,14 @@ for _ in $(seq 1 30); do
   fi
 done
 expect_eq "sim: quote = the forming candle's close, inside the day's range" yes "$match"
+as "$TOK" GET /api/v1/admin/market/status
+expect_json "sim status: running at speed 100, the warm-up day's ticks and more in" \
+  "(d['feed'], d['state'], d['speed'], d['ticks_accepted'] > 200000, d['bars_completed'] > 375 * 7)" \
+  "('synthetic', 'running', 100, True, True)"
+as "$TOK" POST /api/v1/auth/register '{"email":"t@example.com","name":"T","password":"correct horse"}'
+as "" POST /api/v1/auth/login '{"email":"t@example.com","password":"correct horse"}'
+as "$(jget "d['access_token']")" GET /api/v1/admin/market/status
+expect_eq "status: a trader 403" 403 "$CODE"
 stop_server
 
 # ---- 3. bad feed options ----------------------------------------------------------------------

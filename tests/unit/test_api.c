@@ -143,6 +143,7 @@ Test(api_tables, authorization_matrix_of_admin)
         {"admin.users.unlock", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
         {"admin.audit", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
         {"admin.status", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.market.status", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
     };
     check_matrix(rows, sizeof rows / sizeof rows[0]);
     /* And the server resolves no ownership for them. */
