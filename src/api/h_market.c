@@ -117,6 +117,17 @@ static void jb_send(struct jbuf *b, struct api_response *res)
     res->content_type = "application/json";
 }
 
+/* Client text for an error message: printable ASCII kept, anything else (control bytes, invalid
+ * or any non-ASCII UTF-8) as '?', cut to fit; so the message is always valid JSON text. */
+static const char *echo(const char *in, char *out, size_t size)
+{
+    size_t n = 0;
+    for (; in[n] && n + 1 < size; n++)
+        out[n] = in[n] >= 0x20 && in[n] < 0x7f ? in[n] : '?';
+    out[n] = 0;
+    return out;
+}
+
 /* ---- common parameter checks -------------------------------------------------------------- */
 
 static struct api_market *need_market(struct api_response *res)
@@ -157,8 +168,9 @@ static int query_int(struct api_request *req, struct api_response *res, const ch
     char *end;
     long v = strtol(text, &end, 10);
     if (!*text || *end || v < min || v > max) {
+        char shown[24];
         api_error(res, 422, "invalid_query", name, "%s must be an integer in %ld..%ld, not '%s'", name, min, max,
-                  text);
+                  echo(text, shown, sizeof shown));
         return -1;
     }
     *out = v;
@@ -181,9 +193,10 @@ static const struct instrument *symbol_of(const struct api_market *m, struct api
         upper[i] = (char)toupper((unsigned char)text[i]);
     upper[i] = 0;
     const struct instrument *in = text[i] ? NULL : instreg_find(api_market_registry(m), upper);
+    char shown[INST_SYMBOL_MAX];
     if (!in)
         api_error(res, 422, code, "symbol", "unknown symbol '%s' (GET /api/v1/instruments?q= searches)",
-                  text);
+                  echo(text, shown, sizeof shown));
     return in;
 }
 
@@ -192,7 +205,9 @@ static int tf_of(struct api_response *res, const char *text, int present, const 
 {
     *out = TF_1M;
     if (present && tf_parse(text, out) != ATP_OK) {
-        api_error(res, 422, code, "tf", "unknown timeframe '%s' (1m 3m 5m 15m 30m 1h 1d)", text);
+        char shown[16];
+        api_error(res, 422, code, "tf", "unknown timeframe '%s' (1m 3m 5m 15m 30m 1h 1d)",
+                  echo(text, shown, sizeof shown));
         return -1;
     }
     return 0;
@@ -465,8 +480,9 @@ void h_indicators_calculate(struct api_request *req, struct api_response *res)
     const char *name = api_param(req, "name");
     const struct atp_indicator_def *def = ind_find(name ? name : "");
     if (!def) {
+        char shown[API_PARAM_MAX];
         api_error(res, 404, "not_found", "name", "unknown indicator '%s' (GET /api/v1/indicators lists them)",
-                  name ? name : "");
+                  echo(name ? name : "", shown, sizeof shown));
         return;
     }
     json_t *body = req->json;

@@ -116,6 +116,14 @@ as "$TOK" GET "/api/v1/market/quote?symbol=NOPE"
 expect_field "quote of an unknown symbol" 422 symbol
 as "$TOK" POST /api/v1/indicators/nope/calculate '{"series":[1,2,3]}'
 expect_field "unknown indicator" 404 name
+as "$TOK" POST /api/v1/indicators/%FF%FE%01/calculate '{"series":[1,2,3]}'
+expect_field "an indicator name of invalid UTF-8: still a JSON error" 404 name
+as "$TOK" GET "/api/v1/market/candles?symbol=%FF%C3&tf=%FF"
+expect_field "a symbol of invalid UTF-8" 422 symbol
+as "$TOK" GET "/api/v1/market/candles?symbol=TCS&tf=%FF%0A"
+expect_field "a tf of invalid UTF-8" 422 tf
+as "$TOK" GET "/api/v1/market/candles?symbol=TCS&count=%FF"
+expect_field "a count of invalid UTF-8" 422 count
 as "$TOK" POST /api/v1/indicators/sma/calculate '{"series":[1,2,3],"params":{"period":1}}'
 expect_field "period below its minimum" 422 params.period
 as "$TOK" POST /api/v1/indicators/sma/calculate '{"series":[1,2,3],"params":{"length":3}}'
