@@ -2,6 +2,7 @@
  * as JSON text directly: prices must print exactly (px_format), which jansson's reals cannot. */
 #include "api/h_market.h"
 
+#include "api/hutil.h"
 #include "api/json_err.h"
 #include "api/market.h"
 #include "api/request.h"
@@ -380,6 +381,62 @@ void h_admin_market_status(struct api_request *req, struct api_response *res)
               (unsigned long long)st.items, (unsigned long long)st.ticks_accepted,
               (unsigned long long)st.bars_completed);
     jb_send(&b, res);
+}
+
+/* Audits a control action (admin, no account) when there is a store. */
+static void audit_control(struct api_request *req, const char *action, json_t *details)
+{
+    struct hutil_actor who = hutil_actor_of(req);
+    if (req->store)
+        hutil_audit(req->store, &who, 0, action, "market", "ok", details);
+    else
+        json_decref(details);
+}
+
+void h_admin_market_pause(struct api_request *req, struct api_response *res)
+{
+    struct api_market *m = need_market(res);
+    if (!m)
+        return;
+    api_market_pause(m);
+    audit_control(req, "market.pause", NULL);
+    h_admin_market_status(req, res);
+}
+
+void h_admin_market_resume(struct api_request *req, struct api_response *res)
+{
+    struct api_market *m = need_market(res);
+    if (!m)
+        return;
+    api_market_resume(m);
+    audit_control(req, "market.resume", NULL);
+    h_admin_market_status(req, res);
+}
+
+const struct api_field h_admin_market_speed_body[] = {
+    {"speed", API_FT_STRING, 1, 16, "market time per wall time: 0.5..100, or max (a replay as fast as possible)"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+void h_admin_market_speed(struct api_request *req, struct api_response *res)
+{
+    struct api_market *m = need_market(res);
+    if (!m)
+        return;
+    const char *text = json_string_value(json_object_get(req->json, "speed"));
+    char *end;
+    double speed = strcmp(text, "max") == 0 ? 0 : strtod(text, &end);
+    struct atp_err err;
+    atp_err_clear(&err);
+    if ((strcmp(text, "max") != 0 && (!*text || *end || !isfinite(speed) || speed == 0)) ||
+        api_market_set_speed(m, speed, &err) != ATP_OK) {
+        char shown[16];
+        api_error(res, 422, "invalid_field", "speed", "speed must be 0.5..100 or max (max: replays only), not '%s'",
+                  echo(text, shown, sizeof shown));
+        return;
+    }
+    audit_control(req, "market.speed", json_pack("{s:f}", "speed", speed));
+    h_admin_market_status(req, res);
 }
 
 /* ---- indicators ---------------------------------------------------------------------------- */

@@ -24,5 +24,10 @@ void h_indicators_list(struct api_request *req, struct api_response *res);
 void h_indicators_calculate(struct api_request *req, struct api_response *res);
 /* Admin: the feed's state (kind, speed, market time, progress, counters). */
 void h_admin_market_status(struct api_request *req, struct api_response *res);
+/* Admin control of the feed (audited): pause, resume, speed {speed}; each answers the status. */
+extern const struct api_field h_admin_market_speed_body[];
+void h_admin_market_pause(struct api_request *req, struct api_response *res);
+void h_admin_market_resume(struct api_request *req, struct api_response *res);
+void h_admin_market_speed(struct api_request *req, struct api_response *res);
 
 #endif

@@ -332,3 +332,30 @@ void api_market_status(struct api_market *m, struct api_market_status *out)
     out->paused = player_is_paused(m->player);
     pthread_mutex_unlock(&m->lock);
 }
+
+void api_market_pause(struct api_market *m)
+{
+    pthread_mutex_lock(&m->lock);
+    player_pause(m->player, mono_now());
+    pthread_mutex_unlock(&m->lock);
+}
+
+void api_market_resume(struct api_market *m)
+{
+    pthread_mutex_lock(&m->lock);
+    player_resume(m->player, mono_now());
+    pthread_cond_signal(&m->wake); /* the feed thread re-plans its nap */
+    pthread_mutex_unlock(&m->lock);
+}
+
+int api_market_set_speed(struct api_market *m, double speed, struct atp_err *err)
+{
+    if (speed == 0 && strcmp(m->cfg.feed, "synthetic") == 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "speed",
+                           "speed 0 (as fast as possible) is for replays; the simulator never ends: use 0.5..100");
+    pthread_mutex_lock(&m->lock);
+    int rc = player_set_speed(m->player, speed, mono_now(), err);
+    pthread_cond_signal(&m->wake);
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}

@@ -92,4 +92,12 @@ struct api_market_status {
 };
 void api_market_status(struct api_market *m, struct api_market_status *out);
 
+/* Control (admin routes), each under the lock, effective from now: pause freezes market time,
+ * resume continues where it froze (both idempotent); set_speed changes the pace without a jump
+ * in market time (0.5..100, or 0 = as fast as possible for a replay; ATP_EINVAL with err naming
+ * "speed" otherwise). */
+void api_market_pause(struct api_market *m);
+void api_market_resume(struct api_market *m);
+int api_market_set_speed(struct api_market *m, double speed, struct atp_err *err);
+
 #endif

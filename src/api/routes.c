@@ -273,6 +273,16 @@ const struct api_route api_routes[] = {
      "the market feed: kind, speed, state, market time, progress, counters", "admin",
      "{\"200\":{\"description\":\"feed, speed, state (running, paused, ended), time, ts_ns, progress, items, "
      "ticks_accepted, bars_completed\"},\"503\":{\"description\":\"market_unavailable\"}}"},
+    {API_POST, "/api/v1/admin/market/pause", "admin.market.pause", h_admin_market_pause, NULL,
+     "pause the market feed: market time freezes (idempotent, audited)", "admin",
+     "{\"200\":{\"description\":\"the status\"},\"503\":{\"description\":\"market_unavailable\"}}"},
+    {API_POST, "/api/v1/admin/market/resume", "admin.market.resume", h_admin_market_resume, NULL,
+     "resume the market feed where it froze (idempotent, audited)", "admin",
+     "{\"200\":{\"description\":\"the status\"},\"503\":{\"description\":\"market_unavailable\"}}"},
+    {API_POST, "/api/v1/admin/market/speed", "admin.market.speed", h_admin_market_speed, h_admin_market_speed_body,
+     "change the feed's speed from now on, without a jump in market time (audited)", "admin",
+     "{\"200\":{\"description\":\"the status\"},\"422\":{\"description\":\"speed out of range, or max for the "
+     "simulator\"},\"503\":{\"description\":\"market_unavailable\"}}"},
     /* Notifications (docs/api.md "Notifications"): the caller's own. */
     {API_GET, "/api/v1/notifications", "notifications.list", h_notifications_list, NULL,
      "the caller's notifications, newest first (?unread=1&cursor=&limit=)", "notifications",

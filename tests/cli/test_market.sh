@@ -232,10 +232,39 @@ as "$TOK" GET /api/v1/admin/market/status
 expect_json "sim status: running at speed 100, the warm-up day's ticks and more in" \
   "(d['feed'], d['state'], d['speed'], d['ticks_accepted'] > 200000, d['bars_completed'] > 375 * 7)" \
   "('synthetic', 'running', 100, True, True)"
+# Admin control: pause freezes market time, resume continues, speed changes the pace.
+as "$TOK" POST /api/v1/admin/market/pause
+expect_json "pause" "d['state']" paused
+as "$TOK" GET "/api/v1/market/quote?symbol=NIFTY"
+Q1=$(jget "d['ts_ns']")
+sleep 0.7
+as "$TOK" GET "/api/v1/market/quote?symbol=NIFTY"
+expect_json "paused: no tick arrives" "d['ts_ns']" "$Q1"
+as "$TOK" POST /api/v1/admin/market/resume
+expect_json "resume" "d['state']" running
+sleep 0.7
+as "$TOK" GET "/api/v1/market/quote?symbol=NIFTY"
+expect_json "resumed: ticks arrive again" "d['ts_ns'] > $Q1" "True"
+as "$TOK" POST /api/v1/admin/market/speed '{"speed":"0.5"}'
+expect_json "speed 0.5" "(d['speed'], d['state'])" "(0.5, 'running')"
+for sp in max 1000 0 abc 0.1; do
+  as "$TOK" POST /api/v1/admin/market/speed "{\"speed\":\"$sp\"}"
+  expect_field "speed $sp refused for the simulator" 422 speed
+done
+as "$TOK" GET "/api/v1/admin/audit?action=market.speed"
+expect_json "speed changes are audited (the refused ones are not changes)" \
+  "(len(d['items']), d['items'][0]['details']['speed'], d['items'][0]['resource'])" "(1, 0.5, 'market')"
 as "$TOK" POST /api/v1/auth/register '{"email":"t@example.com","name":"T","password":"correct horse"}'
 as "" POST /api/v1/auth/login '{"email":"t@example.com","password":"correct horse"}'
-as "$(jget "d['access_token']")" GET /api/v1/admin/market/status
-expect_eq "status: a trader 403" 403 "$CODE"
+TT=$(jget "d['access_token']")
+for r in status; do
+  as "$TT" GET /api/v1/admin/market/$r
+  expect_eq "$r: a trader 403" 403 "$CODE"
+done
+for r in pause resume; do
+  as "$TT" POST /api/v1/admin/market/$r
+  expect_eq "$r: a trader 403" 403 "$CODE"
+done
 stop_server
 
 # ---- 3. bad feed options ----------------------------------------------------------------------

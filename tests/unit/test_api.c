@@ -144,6 +144,9 @@ Test(api_tables, authorization_matrix_of_admin)
         {"admin.audit", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
         {"admin.status", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
         {"admin.market.status", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.market.pause", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.market.resume", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.market.speed", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
     };
     check_matrix(rows, sizeof rows / sizeof rows[0]);
     /* And the server resolves no ownership for them. */
