@@ -50,6 +50,16 @@ const struct api_policy_row api_policy[] = {
     {"admin.users.unlock", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
     {"admin.audit", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
     {"admin.status", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.market.status", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.market.pause", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.market.resume", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.market.speed", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    /* Market data: shared by everyone logged in, nothing per account. */
+    {"instruments.search", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"market.candles", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"market.quote", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"indicators.list", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"indicators.calculate", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
     /* The caller's own notifications: any logged-in user; the store scopes rows by user id. */
     {"notifications.list", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"notifications.read", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},

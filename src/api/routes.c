@@ -4,6 +4,7 @@
 #include "api/h_admin.h"
 #include "api/h_auth.h"
 #include "api/h_brokers.h"
+#include "api/h_market.h"
 #include "api/h_notifications.h"
 #include "api/h_me.h"
 #include "api/http.h"
@@ -268,6 +269,20 @@ const struct api_route api_routes[] = {
      "{\"200\":{\"description\":\"version, uptime_s, inflight, store {backend, ok, latency_ms, "
      "migration_version, migrations_known}, vault {configured, current_key_id}, counts {users, "
      "active_admins, accounts, broker_connections}\"}}"},
+    {API_GET, "/api/v1/admin/market/status", "admin.market.status", h_admin_market_status, NULL,
+     "the market feed: kind, speed, state, market time, progress, counters", "admin",
+     "{\"200\":{\"description\":\"feed, speed, state (running, paused, ended), time, ts_ns, progress, items, "
+     "ticks_accepted, bars_completed\"},\"503\":{\"description\":\"market_unavailable\"}}"},
+    {API_POST, "/api/v1/admin/market/pause", "admin.market.pause", h_admin_market_pause, NULL,
+     "pause the market feed: market time freezes (idempotent, audited)", "admin",
+     "{\"200\":{\"description\":\"the status\"},\"503\":{\"description\":\"market_unavailable\"}}"},
+    {API_POST, "/api/v1/admin/market/resume", "admin.market.resume", h_admin_market_resume, NULL,
+     "resume the market feed where it froze (idempotent, audited)", "admin",
+     "{\"200\":{\"description\":\"the status\"},\"503\":{\"description\":\"market_unavailable\"}}"},
+    {API_POST, "/api/v1/admin/market/speed", "admin.market.speed", h_admin_market_speed, h_admin_market_speed_body,
+     "change the feed's speed from now on, without a jump in market time (audited)", "admin",
+     "{\"200\":{\"description\":\"the status\"},\"422\":{\"description\":\"speed out of range, or max for the "
+     "simulator\"},\"503\":{\"description\":\"market_unavailable\"}}"},
     /* Notifications (docs/api.md "Notifications"): the caller's own. */
     {API_GET, "/api/v1/notifications", "notifications.list", h_notifications_list, NULL,
      "the caller's notifications, newest first (?unread=1&cursor=&limit=)", "notifications",
@@ -300,5 +315,35 @@ const struct api_route api_routes[] = {
     {API_DELETE, "/api/v1/accounts/{id}/broker-connections/{conn_id}", "accounts.brokers.delete",
      h_brokers_delete, NULL, "delete a broker connection and its sealed credentials (owner)", "accounts",
      "{\"200\":{\"description\":\"deleted\"},\"404\":{\"description\":\"no such connection in this account\"}}"},
+    /* Market data (docs/api.md "Market data"): the server's shared engine, any logged-in user. */
+    {API_GET, "/api/v1/instruments", "instruments.search", h_instruments_search, NULL,
+     "search the instrument registry by symbol or name (?q=&limit=, limit 1..100, default 20)", "market",
+     "{\"200\":{\"description\":\"items: id, symbol, exchange, type, name, lot_size, tick_size (exact decimal), "
+     "underlying, expiry, strike; count\"},\"422\":{\"description\":\"bad limit\"},\"503\":{\"description\":"
+     "\"market_unavailable: no feed (--feed none)\"}}"},
+    {API_GET, "/api/v1/market/candles", "market.candles", h_market_candles, NULL,
+     "the last complete bars of a symbol and timeframe plus the forming one (?symbol=&tf=1m&count=100, count "
+     "1..500)", "market",
+     "{\"200\":{\"description\":\"symbol, tf, count, items (oldest first: time, ts_ns, open, high, low, close, "
+     "volume, ticks), forming (a bar or null)\"},\"400\":{\"description\":\"symbol missing\"},\"422\":"
+     "{\"description\":\"unknown symbol or tf, count out of range (field named)\"},\"503\":{\"description\":"
+     "\"market_unavailable\"}}"},
+    {API_GET, "/api/v1/market/quote", "market.quote", h_market_quote, NULL,
+     "last price, time and the day's open, high, low, close and volume of a symbol (?symbol=)", "market",
+     "{\"200\":{\"description\":\"symbol, last, time, ts_ns, day {date, open, high, low, close, volume}; "
+     "nulls before the first tick\"},\"400\":{\"description\":\"symbol missing\"},\"422\":{\"description\":"
+     "\"unknown symbol\"},\"503\":{\"description\":\"market_unavailable\"}}"},
+    {API_GET, "/api/v1/indicators", "indicators.list", h_indicators_list, NULL,
+     "the indicator catalog with each one's parameters (type, default, bounds) and outputs", "market",
+     "{\"200\":{\"description\":\"items: name, description, params [name, type, default, min, max, "
+     "description], outputs\"}}"},
+    {API_POST, "/api/v1/indicators/{name}/calculate", "indicators.calculate", h_indicators_calculate,
+     h_indicators_calculate_body, "compute an indicator over a symbol's stored candles or over a posted series",
+     "market",
+     "{\"200\":{\"description\":\"name, params (resolved), outputs, lookback, bars, items [time, ts_ns | index, "
+     "values (null while warming up)], symbol, tf\"},\"400\":{\"description\":\"neither or both of symbol "
+     "and series\"},\"404\":{\"description\":\"unknown indicator\"},\"422\":{\"description\":\"a bad "
+     "parameter (field params.NAME), symbol, tf, count or series element\"},\"503\":{\"description\":"
+     "\"market_unavailable\"}}"},
 };
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

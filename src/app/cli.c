@@ -85,10 +85,17 @@ static const struct cli_command commands[] = {
      cmd_user},
     {"serve", "run the platform server: REST API, health, metrics",
      "usage: atp serve [--listen 127.0.0.1:8080] [--config FILE] [--db URL]\n"
+     "                 [--feed synthetic|replay:FILE|none] [--speed X|max] [--seed N]\n"
      "  Serves the HTTP API (docs/api.md) and prints its URL. --listen HOST:0 picks a free port.\n"
      "  --config    JSON file: {\"listen\", \"body_max\", \"rate_per_s\", \"rate_burst\",\n"
      "              \"drain_timeout_ms\", \"workers\", \"cors_origins\"} (also ATP_CONFIG)\n"
      "  --db        store URL (else ATP_DB, else sqlite:var/atp.db)\n"
+     "  --feed      market data for the market routes: synthetic (the simulator, default; the\n"
+     "              previous trading day is played at once as history), replay:FILE (a tick CSV)\n"
+     "              or none (also key feed, ATP_FEED)\n"
+     "  --speed     market time per wall time, 0.5..100 (default 60), or max for a replay as fast\n"
+     "              as possible (key feed_speed, ATP_FEED_SPEED)\n"
+     "  --seed      simulator seed (default 42; key feed_seed, ATP_FEED_SEED)\n"
      "  Environment (over the file, under options): ATP_LISTEN, ATP_BODY_MAX, ATP_RATE_PER_S,\n"
      "  ATP_RATE_BURST, ATP_DRAIN_TIMEOUT_MS, ATP_WORKERS (worker threads, default 2),\n"
      "  ATP_CORS_ORIGINS (comma list of exact origins; CORS is off without it), ATP_JWT_SECRET or\n"

@@ -5,6 +5,7 @@
 
 #include "api/authn.h"
 #include "api/http.h"
+#include "api/market.h"
 #include "app/dbopen.h"
 #include "auth/jwt.h"
 #include "auth/password.h"
@@ -78,7 +79,60 @@ static void apply(struct api_config *cfg, size_t i, double v)
     }
 }
 
-static int load_config_file(const char *path, struct api_config *cfg)
+/* ---- market data (--feed, --speed, --seed; keys feed, feed_speed, feed_seed; ATP_FEED,
+ * ATP_FEED_SPEED, ATP_FEED_SEED) ---------------------------------------------------------- */
+
+/* "max" (as fast as possible: replays) or a number in the player's range. */
+static int market_speed(const char *source, const char *text, struct api_market_config *mc)
+{
+    if (strcmp(text, "max") == 0) {
+        mc->speed = 0;
+        return CLI_EXIT_OK;
+    }
+    return set_num(source, text, 0.5, 100, 0, &mc->speed);
+}
+
+static int market_seed(const char *source, const char *text, struct api_market_config *mc)
+{
+    double v = 0;
+    if (set_num(source, text, 0, 9007199254740992.0, 1, &v) != CLI_EXIT_OK)
+        return CLI_EXIT_USAGE;
+    mc->seed = (uint64_t)v;
+    return CLI_EXIT_OK;
+}
+
+static int market_feed(const char *source, const char *text, struct api_market_config *mc)
+{
+    struct atp_err err;
+    if (api_market_config_feed(mc, text, source, &err) != ATP_OK)
+        return cli_fail("serve", "%s %s", source, err.msg);
+    return CLI_EXIT_OK;
+}
+
+/* A market key of the config file: 1 when key is one (*rc set), 0 when not. */
+static int market_config_key(const char *source, const char *key, json_t *v, struct api_market_config *mc, int *rc)
+{
+    char num[64];
+    if (strcmp(key, "feed") == 0) {
+        *rc = json_is_string(v) ? market_feed(source, json_string_value(v), mc)
+                                : cli_fail("serve", "%s must be a string", source);
+        return 1;
+    }
+    if (strcmp(key, "feed_speed") != 0 && strcmp(key, "feed_seed") != 0)
+        return 0;
+    if (json_is_string(v))
+        snprintf(num, sizeof num, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(num, sizeof num, "%.17g", json_real_value(v));
+    else
+        num[0] = 0;
+    *rc = key[5] == 's' && key[6] == 'p' ? market_speed(source, num, mc) : market_seed(source, num, mc);
+    return 1;
+}
+
+static int load_config_file(const char *path, struct api_config *cfg, struct api_market_config *mc)
 {
     json_error_t jerr;
     struct atp_err err;
@@ -126,6 +180,11 @@ static int load_config_file(const char *path, struct api_config *cfg)
                 rc = cli_fail("serve", "%s: %s", source, err.msg);
                 break;
             }
+            continue;
+        }
+        if (market_config_key(source, key, v, mc, &rc)) {
+            if (rc != CLI_EXIT_OK)
+                break;
             continue;
         }
         size_t i = 0;
@@ -251,7 +310,10 @@ int cmd_serve(int argc, char **argv)
     struct api_config cfg;
     struct atp_err err;
     const char *config = NULL, *listen = NULL, *db = NULL;
+    const char *opt_feed = NULL, *opt_speed = NULL, *opt_seed = NULL;
+    struct api_market_config mcfg;
     api_config_defaults(&cfg);
+    api_market_config_defaults(&mcfg);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             config = argv[++i];
@@ -259,12 +321,18 @@ int cmd_serve(int argc, char **argv)
             listen = argv[++i];
         else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
             db = argv[++i];
+        else if (strcmp(argv[i], "--feed") == 0 && i + 1 < argc)
+            opt_feed = argv[++i];
+        else if (strcmp(argv[i], "--speed") == 0 && i + 1 < argc)
+            opt_speed = argv[++i];
+        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
+            opt_seed = argv[++i];
         else
             return cli_fail("serve", "unknown or incomplete option '%s' (atp serve --help)", argv[i]);
     }
     if (!config)
         config = getenv("ATP_CONFIG");
-    if (config && load_config_file(config, &cfg) != CLI_EXIT_OK)
+    if (config && load_config_file(config, &cfg, &mcfg) != CLI_EXIT_OK)
         return CLI_EXIT_USAGE;
     for (size_t i = 0; i < N_SETTINGS; i++) {
         const char *text = getenv(settings[i].env);
@@ -275,6 +343,14 @@ int cmd_serve(int argc, char **argv)
             CLI_EXIT_OK)
             return CLI_EXIT_USAGE;
         apply(&cfg, i, v);
+    }
+    /* Market data: environment over the file, options over both. */
+    {
+        const char *e_feed = getenv("ATP_FEED"), *e_speed = getenv("ATP_FEED_SPEED"), *e_seed = getenv("ATP_FEED_SEED");
+        if ((e_feed && market_feed("ATP_FEED", e_feed, &mcfg)) || (e_speed && market_speed("ATP_FEED_SPEED", e_speed, &mcfg)) ||
+            (e_seed && market_seed("ATP_FEED_SEED", e_seed, &mcfg)) || (opt_feed && market_feed("--feed", opt_feed, &mcfg)) ||
+            (opt_speed && market_speed("--speed", opt_speed, &mcfg)) || (opt_seed && market_seed("--seed", opt_seed, &mcfg)))
+            return CLI_EXIT_USAGE;
     }
     /* Sessions and the per-user / credential-attempt limits (ATP_SESSION_*, ATP_USER_RATE_*,
      * ATP_AUTH_*): a bad value stops the start, naming the variable. */
@@ -358,9 +434,20 @@ int cmd_serve(int argc, char **argv)
     api_server_set_vault(s.srv, kr);
     api_server_set_jwt_secret(s.srv, secret, secret_len);
     sodium_memzero(secret, sizeof secret);
-    if (api_server_start_workers(s.srv, cli_store_url(db), &err) != ATP_OK) {
+    /* The shared market-data engine and its feed thread (api/market.h), published to the
+     * handlers before any worker runs one. */
+    struct api_market *market = NULL;
+    int mrc = api_market_new(&mcfg, &market, &err);
+    if (mrc == ATP_OK && market)
+        mrc = api_market_start(market, &err);
+    if (mrc == ATP_OK)
+        api_market_set_current(market);
+    if (mrc != ATP_OK || api_server_start_workers(s.srv, cli_store_url(db), &err) != ATP_OK) {
         char buf[600];
-        fprintf(stderr, "atp serve: %s\n", atp_err_format(&err, buf, sizeof buf));
+        fprintf(stderr, "atp serve: %s%s\n", mrc != ATP_OK ? "market data: " : "",
+                atp_err_format(&err, buf, sizeof buf));
+        api_market_set_current(NULL);
+        api_market_free(market);
         api_server_shutdown(s.srv); /* nothing in flight: closes the server's handles at once */
         uv_run(&loop, UV_RUN_DEFAULT);
         api_server_free(s.srv); /* joins any worker started */
@@ -386,6 +473,8 @@ int cmd_serve(int argc, char **argv)
 
     uv_run(&loop, UV_RUN_DEFAULT);
     api_server_free(s.srv);
+    api_market_set_current(NULL);
+    api_market_free(market);
     store_close(st);
     vault_keyring_free(kr);
     /* Handles lws closed late get their close callbacks here. */

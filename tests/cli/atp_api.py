@@ -293,6 +293,7 @@ class World:
             ("users", "id"): self.user_id["invited_investor"],
             ("notifications", "id"): self.owner_notification,
             ("broker-connections", "conn_id"): self.broker_conn,
+            ("indicators", "name"): "sma",
         }
 
 

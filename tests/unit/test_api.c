@@ -143,6 +143,10 @@ Test(api_tables, authorization_matrix_of_admin)
         {"admin.users.unlock", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
         {"admin.audit", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
         {"admin.status", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.market.status", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.market.pause", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.market.resume", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.market.speed", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
     };
     check_matrix(rows, sizeof rows / sizeof rows[0]);
     /* And the server resolves no ownership for them. */
@@ -163,6 +167,24 @@ Test(api_tables, authorization_matrix_of_notifications)
         {"notifications.prefs.set", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
     };
     check_matrix(rows, sizeof rows / sizeof rows[0]);
+}
+
+/* Market data: shared by every logged-in role, whatever the relation; anonymous 401. */
+Test(api_tables, authorization_matrix_of_market_data)
+{
+    static const struct matrix_row rows[] = {
+        /*                           NONE    OWNER   INVITED STRANGER VISIBLE */
+        {"instruments.search", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"market.candles", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"market.quote", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"indicators.list", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"indicators.calculate", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+    };
+    check_matrix(rows, sizeof rows / sizeof rows[0]);
+    /* And the server resolves no ownership for them. */
+    for (size_t i = 0; i < api_n_routes; i++)
+        if (!strcmp(api_routes[i].tag, "market"))
+            cr_assert(strncmp(api_routes[i].pattern, "/api/v1/accounts/", 17) != 0, "%s", api_routes[i].name);
 }
 
 /* The ownership resolution applies to every /api/v1/accounts/{id} route and to nothing else; an

@@ -1,0 +1,103 @@
+/* api/market: the server's one shared market-data engine (md/engine) and the feed that drives it
+ * (the simulator by default, or a replay file), for `atp serve --feed synthetic|replay:FILE`.
+ *
+ * Threads. The market owns a thread of its own (not the io loop: a warm-up of a whole simulated
+ * day must not stall HTTP) that pulls due items from the player (md/feed/player) and feeds the
+ * engine, and advances the engine's clock so quiet instruments' bars complete. The engine is
+ * single-threaded by design (md/engine.h), so every engine call, the feed thread's and the
+ * readers', happens under one mutex; the feed thread holds it for a batch of at most
+ * MARKET_BATCH items at a time, so a reader waits at most one batch. Readers (HTTP handlers on
+ * worker threads) never see engine internals: the api_market_* read functions copy what they
+ * need out under the lock and return plain values. The instrument registry and the calendar are
+ * immutable after api_market_new, so any thread reads them unlocked.
+ *
+ * There is one market per process (the server has one io loop and one engine): cmd_serve
+ * creates it, api_market_set_current() publishes it to the handlers (api/h_market.c), and it is
+ * freed after the server is. docs/api.md "Market data" describes the routes. */
+#ifndef ATP_API_MARKET_H
+#define ATP_API_MARKET_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+#include "model/bar.h"
+#include "model/instrument.h"
+
+#define MARKET_BATCH 1024           /* feed items per hold of the engine lock */
+#define MARKET_FEED_MAX 1024        /* longest --feed text */
+
+struct api_market_config {
+    char feed[MARKET_FEED_MAX]; /* "synthetic", "replay:PATH" or "none" */
+    double speed;               /* market time / wall time, 0.5..100; 0 = as fast as possible
+                                 * (replay only: an endless simulator would burn a core) */
+    uint64_t seed;              /* simulator seed */
+};
+
+/* Defaults: synthetic, speed 60, seed 42. */
+void api_market_config_defaults(struct api_market_config *cfg);
+
+/* Checks and sets the feed text ("synthetic", "replay:FILE", "none"). ATP_EINVAL with err naming
+ * field (the option, variable or key the text came from). */
+int api_market_config_feed(struct api_market_config *cfg, const char *text, const char *field,
+                           struct atp_err *err);
+
+struct api_market;
+
+/* Loads the reference data (instruments, calendar, simulator profiles from the data directory),
+ * opens the feed (a replay file is read and validated here: its errors name file, line and
+ * field) and the engine. Does not start the feed thread. ATP_EINVAL (speed 0 with the simulator),
+ * the loaders' and feeds' errors, ATP_ENOMEM. With feed "none" *out is NULL and ATP_OK. */
+int api_market_new(const struct api_market_config *cfg, struct api_market **out, struct atp_err *err);
+
+/* Starts the feed thread. ATP_OK or ATP_EIO. */
+int api_market_start(struct api_market *m, struct atp_err *err);
+
+/* Stops and joins the feed thread, frees everything. NULL: no-op. */
+void api_market_free(struct api_market *m);
+
+/* The market the HTTP handlers read (NULL: none, they answer 503). Set before the server's
+ * workers start and cleared after they stopped. */
+void api_market_set_current(struct api_market *m);
+struct api_market *api_market_current(void);
+
+/* Immutable after api_market_new: safe from any thread without the lock. */
+const struct instreg *api_market_registry(const struct api_market *m);
+
+/* The last `count` complete bars of (instrument, tf), oldest first, into out (room for count),
+ * and the forming bar. *n_out = bars written; *has_forming = 1 with *forming filled when a bar is
+ * forming. Nothing (n_out 0, no forming bar) when the instrument has had no data. Locks. */
+void api_market_candles(struct api_market *m, uint32_t instrument_id, enum tf tf, uint32_t count,
+                        struct bar *out, uint32_t *n_out, struct bar *forming, int *has_forming);
+
+struct api_market_quote {
+    int has_data;      /* 0: no tick yet (the rest is zero) */
+    px_t last;         /* last traded price */
+    ts_ns ts;          /* time of the last tick */
+    struct bar day;    /* the day's bar so far (the forming 1d bar, else the last complete one) */
+};
+/* The quote of an instrument. Locks. */
+void api_market_quote(struct api_market *m, uint32_t instrument_id, struct api_market_quote *out);
+
+struct api_market_status {
+    const char *feed;  /* "synthetic" or "replay" */
+    double speed;
+    int ended;         /* 1 when the feed is exhausted (a replay played to its end) */
+    ts_ns market_ts;   /* the engine's clock (FEED_TS_UNKNOWN before any data) */
+    uint64_t items;    /* feed items delivered to the engine */
+    uint64_t ticks_accepted;
+    uint64_t bars_completed;
+    double progress;   /* fraction of the feed's time range played, 0..1 (0 when unknown: the
+                        * endless simulator) */
+    int paused;
+};
+void api_market_status(struct api_market *m, struct api_market_status *out);
+
+/* Control (admin routes), each under the lock, effective from now: pause freezes market time,
+ * resume continues where it froze (both idempotent); set_speed changes the pace without a jump
+ * in market time (0.5..100, or 0 = as fast as possible for a replay; ATP_EINVAL with err naming
+ * "speed" otherwise). */
+void api_market_pause(struct api_market *m);
+void api_market_resume(struct api_market *m);
+int api_market_set_speed(struct api_market *m, double speed, struct atp_err *err);
+
+#endif
