@@ -6,6 +6,8 @@
 #include "core/cal.h"
 #include "core/log.h"
 #include "core/paths.h"
+#include "broker/paper/adapter.h"
+#include "kernel/kernel.h"
 #include "md/engine.h"
 #include "md/feed.h"
 #include "md/feed/player.h"
@@ -32,9 +34,10 @@ struct api_market {
     struct instreg *reg;
     struct feed *feed;
     struct player *player;
-    struct md_engine *eng;
+    struct kernel *k;       /* the paper trading kernel, fed by the feed thread */
+    struct md_engine *eng;  /* the kernel's (kernel_md) */
 
-    pthread_mutex_t lock; /* guards eng, player, feed and the fields below */
+    pthread_mutex_t lock; /* guards k (and so eng), player, feed and the fields below */
     pthread_cond_t wake;  /* signalled on stop */
     pthread_t thread;
     int started;
@@ -82,9 +85,9 @@ static void feed_engine(struct api_market *m, const struct feed_item *item)
 {
     m->items++;
     if (item->kind == FEED_TICK)
-        md_engine_on_tick(m->eng, &item->tick);
+        kernel_on_tick(m->k, &item->tick);
     else
-        md_engine_on_bar(m->eng, item->instrument_id, item->tf, &item->bar);
+        kernel_on_bar(m->k, item->instrument_id, item->tf, &item->bar);
 }
 
 /* Simulator warm-up: the day before the live one runs unpaced, in batches, so candles and
@@ -156,7 +159,7 @@ static void *market_thread(void *arg)
         /* The engine's timer: quiet instruments' bars complete at their period end. */
         ts_ns market = player_market_time(m->player, now);
         if (market != FEED_TS_UNKNOWN)
-            md_engine_advance(m->eng, market);
+            kernel_advance(m->k, market);
         if (st == PLAYER_ITEM) {
             /* A full batch and more is due: give waiting readers a turn before the next one. */
             pthread_mutex_unlock(&m->lock);
@@ -229,12 +232,15 @@ int api_market_new(const struct api_market_config *cfg, struct api_market **out,
         goto fail;
     /* Nights and weekends pass in a moment rather than at `speed`. */
     player_set_max_gap(m->player, 5 * TS_NS_PER_SEC);
-    struct md_config mc = {.cal = m->cal, .n_instruments = (uint32_t)instreg_count(m->reg)};
-    rc = md_engine_new(&mc, &m->eng);
-    if (rc != ATP_OK) {
-        atp_err_set(err, rc, NULL, 0, NULL, "cannot create the market-data engine");
+    /* One paper kernel: its md engine is the server's market data, its strategies, risk gate,
+     * OMS and paper broker are the server's paper trading (api_market_exec). run_id from the
+     * wall clock keeps order tags unique across restarts. */
+    struct kernel_config kc = {.cal = m->cal, .reg = m->reg, .mode = TRADE_MODE_PAPER,
+                               .run_id = (uint64_t)time(NULL), .charges = NULL};
+    rc = paper_kernel_open(&kc, NULL, &m->k, err);
+    if (rc != ATP_OK)
         goto fail;
-    }
+    m->eng = kernel_md(m->k);
     *out = m;
     return ATP_OK;
 fail:
@@ -266,7 +272,7 @@ void api_market_free(struct api_market *m)
         pthread_mutex_unlock(&m->lock);
         pthread_join(m->thread, NULL);
     }
-    md_engine_free(m->eng);
+    kernel_free(m->k); /* and its md engine, m->eng */
     player_free(m->player);
     feed_free(m->feed);
     instreg_free(m->reg);
@@ -356,6 +362,14 @@ int api_market_set_speed(struct api_market *m, double speed, struct atp_err *err
     pthread_mutex_lock(&m->lock);
     int rc = player_set_speed(m->player, speed, mono_now(), err);
     pthread_cond_signal(&m->wake);
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+int api_market_exec(struct api_market *m, int (*fn)(struct kernel *k, void *arg), void *arg)
+{
+    pthread_mutex_lock(&m->lock);
+    int rc = fn(m->k, arg);
     pthread_mutex_unlock(&m->lock);
     return rc;
 }

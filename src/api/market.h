@@ -1,5 +1,9 @@
 /* api/market: the server's one shared market-data engine (md/engine) and the feed that drives it
  * (the simulator by default, or a replay file), for `atp serve --feed synthetic|replay:FILE`.
+ * The engine is the md engine of the server's paper trading kernel (kernel/kernel.h): the feed
+ * drives the kernel (kernel_on_tick, kernel_advance), so paper strategies, the risk gate, the OMS
+ * and the paper broker see exactly the market the routes show. api_market_exec runs code
+ * against that kernel.
  *
  * Threads. The market owns a thread of its own (not the io loop: a warm-up of a whole simulated
  * day must not stall HTTP) that pulls due items from the player (md/feed/player) and feeds the
@@ -20,6 +24,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "kernel/kernel.h"
 #include "model/bar.h"
 #include "model/instrument.h"
 
@@ -99,5 +104,12 @@ void api_market_status(struct api_market *m, struct api_market_status *out);
 void api_market_pause(struct api_market *m);
 void api_market_resume(struct api_market *m);
 int api_market_set_speed(struct api_market *m, double speed, struct atp_err *err);
+
+/* Runs fn(kernel, arg) under the market lock, so on no other thread at the same time as the feed
+ * (the kernel is single-threaded: kernel/kernel.h) and returns what fn returns. For the trading
+ * routes and services: place an order, add a strategy, subscribe to the kernel's bus (bus
+ * callbacks then run on the feed thread, under this lock: they must not call api_market_exec or
+ * block). fn must be quick: the feed waits for it. */
+int api_market_exec(struct api_market *m, int (*fn)(struct kernel *k, void *arg), void *arg);
 
 #endif
