@@ -36,8 +36,9 @@ stop_server() { # SIGTERM, then the exit status must be 0
   SRV_PID=
 }
 
-# req CURL-ARGS... -> status in $CODE, body in $TMP/body, headers in $TMP/hdr
-req() { CODE=$(curl -s -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' "$@"); }
+# req CURL-ARGS... -> status in $CODE, body in $TMP/body, headers in $TMP/hdr (curl names a
+# transport failure on stderr: code 000 alone says nothing)
+req() { CODE=$(curl -sS -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' "$@"); }
 jget() { python3 -c "import json,sys; d=json.load(open('$TMP/body')); print($1)" 2>&1; }
 expect_json() { expect_eq "$1" "$3" "$(jget "$2")"; } # NAME PYTHON-EXPR-ON-d EXPECTED
 expect_hdr() { # NAME HEADER VALUE (case-insensitive name, exact value)
