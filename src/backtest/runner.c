@@ -1,4 +1,5 @@
 #include "backtest/runner.h"
+#include "backtest/trips.h"
 #include "broker/paper/adapter.h"
 
 #include <string.h>
@@ -6,26 +7,12 @@
 #include "core/alloc.h"
 #include "strategy/registry.h"
 
-/* The round trip being built for one instrument. */
-struct trip {
-    int side;              /* METRICS_LONG / METRICS_SHORT; 0 when flat */
-    int64_t qty;           /* signed position of the strategy */
-    int64_t entry_qty;     /* units bought (long) or sold (short) to open and add */
-    px_t entry_notional;
-    int64_t exit_qty;
-    px_t exit_notional;
-    px_t charges;
-    px_t realized_at_open; /* the position's realized P&L when the trip opened */
-    ts_ns entry_ts;
-    int64_t entry_bar;
-};
-
 struct run {
     const struct bt_config *cfg;
     struct kernel *k;
     struct backtest_result *res;
     uint64_t strategy_id;
-    struct trip *trips;     /* by instrument id */
+    struct trips *trips;    /* the strategy's round trips */
     int64_t *bars_seen;     /* by instrument id: source bars so far */
     ts_ns last_point_ts;
     int failed;             /* an allocation failed in a callback */
@@ -46,44 +33,7 @@ static void add_point(struct run *r, ts_ns ts)
     r->last_point_ts = ts;
 }
 
-static px_t avg_of(px_t notional, int64_t qty)
-{
-    return order_avg_price(notional, qty);
-}
-
-static void close_trip(struct run *r, uint32_t inst, ts_ns ts, px_t realized_now)
-{
-    struct trip *t = &r->trips[inst];
-    const struct instrument *in = instreg_get(r->cfg->reg, inst);
-    struct metrics_trade mt = {
-        .symbol = in->symbol, .side = t->side, .qty = t->entry_qty, .entry_ts = t->entry_ts,
-        .entry_px = avg_of(t->entry_notional, t->entry_qty), .is_open = 0, .exit_ts = ts,
-        .exit_px = avg_of(t->exit_notional, t->exit_qty),
-        .pnl = realized_now - t->realized_at_open - t->charges, .charges = t->charges,
-        .holding_bars = r->bars_seen[inst] - t->entry_bar,
-    };
-    if (result_add_trade(r->res, &mt, NULL) != ATP_OK)
-        r->failed = 1;
-    memset(t, 0, sizeof *t);
-}
-
-static void open_trip(struct run *r, uint32_t inst, int side, int64_t qty, px_t price, ts_ns ts,
-                      px_t charges, px_t realized_now)
-{
-    struct trip *t = &r->trips[inst];
-    t->side = side;
-    t->qty = side == METRICS_LONG ? qty : -qty;
-    t->entry_qty = qty;
-    t->entry_notional = price * qty;
-    t->charges = charges;
-    t->realized_at_open = realized_now;
-    t->entry_ts = ts;
-    t->entry_bar = r->bars_seen[inst];
-}
-
-/* Round trips from the strategy's fills: a trip opens when the position leaves zero and closes
- * when it returns there; a fill through zero closes one trip and opens the next (its charges
- * split by quantity). P&L is the portfolio's realized change over the trip, net of charges. */
+/* Round trips from the strategy's fills (backtest/trips.h), valued by the kernel's portfolio. */
 static void on_fill(struct run *r, const struct ev_fill *ev)
 {
     const struct fill *f = ev->fill;
@@ -93,37 +43,11 @@ static void on_fill(struct run *r, const struct ev_fill *ev)
     struct portfolio_position pos;
     if (portfolio_position_get(kernel_portfolio(r->k), &key, &pos) != ATP_OK)
         return;
-    struct trip *t = &r->trips[f->instrument_id];
-    int64_t signed_qty = f->side == ORDER_SIDE_BUY ? f->qty : -f->qty;
-    if (t->side == 0) {
-        open_trip(r, f->instrument_id, signed_qty > 0 ? METRICS_LONG : METRICS_SHORT, f->qty, f->price,
-                  f->ts, ev->charges, pos.realized);
-        return;
-    }
-    if ((t->qty > 0) == (signed_qty > 0)) { /* adding */
-        t->qty += signed_qty;
-        t->entry_qty += f->qty;
-        t->entry_notional += f->price * f->qty;
-        t->charges += ev->charges;
-        return;
-    }
-    int64_t held = t->qty > 0 ? t->qty : -t->qty;
-    int64_t closing = f->qty < held ? f->qty : held;
-    px_t closing_charges = f->qty == closing ? ev->charges : ev->charges * closing / f->qty;
-    t->exit_qty += closing;
-    t->exit_notional += f->price * closing;
-    t->charges += closing_charges;
-    t->qty += signed_qty;
-    int flipped = (t->side == METRICS_LONG && t->qty < 0) || (t->side == METRICS_SHORT && t->qty > 0);
-    if (t->qty == 0 || flipped) {
-        int64_t rest = f->qty - closing;
-        /* Realized P&L of the closing part: the position's realized now (after the whole fill);
-         * a flip's new leg realizes nothing, so this is exact for both cases. */
-        close_trip(r, f->instrument_id, f->ts, pos.realized);
-        if (rest > 0)
-            open_trip(r, f->instrument_id, signed_qty > 0 ? METRICS_LONG : METRICS_SHORT, rest,
-                      f->price, f->ts, ev->charges - closing_charges, pos.realized);
-    }
+    struct metrics_trade mt;
+    int rc = trips_on_fill(r->trips, f, ev->charges, pos.realized, r->bars_seen[f->instrument_id],
+                           instreg_get(r->cfg->reg, f->instrument_id)->symbol, &mt);
+    if (rc == 1 && result_add_trade(r->res, &mt, NULL) != ATP_OK)
+        r->failed = 1;
 }
 
 static void on_event(void *ctx, enum topic topic, const void *payload)
@@ -166,8 +90,9 @@ int bt_run(const struct bt_config *cfg, const struct bt_bar *bars, size_t n,
 
     struct run r = {.cfg = cfg, .res = out, .last_point_ts = INT64_MIN};
     size_t n_inst = instreg_count(cfg->reg);
-    r.trips = atp_calloc(n_inst ? n_inst : 1, sizeof *r.trips);
     r.bars_seen = atp_calloc(n_inst ? n_inst : 1, sizeof *r.bars_seen);
+    if (r.bars_seen && (rc = trips_new(n_inst, &r.trips, err)) != ATP_OK)
+        goto done;
     /* Candles only where they are used: the source timeframe and the strategy's. */
     struct kernel_config kc = {.cal = cfg->cal, .reg = cfg->reg, .mode = TRADE_MODE_PAPER,
                                .run_id = 1, .charges = cfg->charges,
@@ -178,7 +103,7 @@ int bt_run(const struct bt_config *cfg, const struct bt_bar *bars, size_t n,
     pc.slippage_ppm = cfg->slippage_ppm;
     pc.square_off_tod_ns = cfg->risk.product == ORDER_PRODUCT_MIS ? pc.square_off_tod_ns
                                                                   : PAPER_SQUARE_OFF_NONE;
-    if (!r.trips || !r.bars_seen) {
+    if (!r.bars_seen) {
         rc = atp_err_set(err, ATP_ENOMEM, NULL, 0, NULL, "out of memory");
         goto done;
     }
@@ -224,19 +149,13 @@ int bt_run(const struct bt_config *cfg, const struct bt_bar *bars, size_t n,
     /* Positions still open stay open: one open trade each, valued at the last close. */
     for (int i = 0; i < cfg->n_instruments; i++) {
         uint32_t inst = cfg->instruments[i];
-        struct trip *t = &r.trips[inst];
-        if (!t->side)
-            continue;
         struct portfolio_key key = {1, TRADE_MODE_PAPER, r.strategy_id, inst};
         struct portfolio_position pos;
-        portfolio_position_get(kernel_portfolio(r.k), &key, &pos);
-        struct metrics_trade mt = {
-            .symbol = instreg_get(cfg->reg, inst)->symbol, .side = t->side,
-            .qty = t->qty > 0 ? t->qty : -t->qty, .entry_ts = t->entry_ts,
-            .entry_px = avg_of(t->entry_notional, t->entry_qty), .is_open = 1,
-            .pnl = pos.unrealized + (pos.realized - t->realized_at_open) - t->charges,
-            .charges = t->charges, .holding_bars = r.bars_seen[inst] - t->entry_bar,
-        };
+        struct metrics_trade mt;
+        if (portfolio_position_get(kernel_portfolio(r.k), &key, &pos) != ATP_OK ||
+            !trips_open_trade(r.trips, inst, pos.realized, pos.unrealized, r.bars_seen[inst],
+                              instreg_get(cfg->reg, inst)->symbol, &mt))
+            continue;
         if (result_add_trade(out, &mt, NULL) != ATP_OK)
             r.failed = 1;
     }
@@ -247,7 +166,7 @@ int bt_run(const struct bt_config *cfg, const struct bt_bar *bars, size_t n,
     rc = result_finish(out, err);
 done:
     kernel_free(r.k);
-    atp_free(r.trips);
+    trips_free(r.trips);
     atp_free(r.bars_seen);
     if (rc != ATP_OK)
         result_cleanup(out);
