@@ -13,6 +13,9 @@ start_server() { # start_server DB [ENV=V ...]: sets U and SRV_PID
   shift
   local dbarg=()
   [ -n "$db" ] && dbarg=(--db "$db")
+  # The previous server's output must go first: the redirection below happens in the child, after
+  # the fork, so the loop could otherwise read the old "listening on" line (and its dead port).
+  rm -f "$TMP/srv.out" "$TMP/srv.err"
   # Generous limits by default (tests log in and call often, all from 127.0.0.1); a test of a
   # limit sets its own after these.
   env ATP_LOG_LEVEL=warn ATP_RATE_BURST=1000 ATP_AUTH_IP_BURST=1000 ATP_AUTH_EMAIL_BURST=1000 \
@@ -21,7 +24,7 @@ start_server() { # start_server DB [ENV=V ...]: sets U and SRV_PID
   SRV_PID=$!
   local port=""
   for _ in $(seq 1 200); do
-    port=$(sed -n 's|^atp serve: listening on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$TMP/srv.out")
+    port=$(sed -n 's|^atp serve: listening on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$TMP/srv.out" 2>/dev/null)
     [ -n "$port" ] && break
     sleep 0.05
   done

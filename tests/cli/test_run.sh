@@ -10,12 +10,13 @@ cp "$root/scripts/run.sh" "$TMP/tree/scripts/"
 ln -s "$(cd "$(dirname "$ATP")" && pwd)/$(basename "$ATP")" "$TMP/tree/build/atp"
 
 run_start() { # starts scripts/run.sh on an ephemeral port; sets U and SRV_PID
+  rm -f "$TMP/run.out" "$TMP/run.err" # not the previous run's port (see server_lib.sh)
   (cd "$TMP/tree" && ATP_LISTEN=127.0.0.1:0 ATP_LOG_LEVEL=warn exec bash scripts/run.sh build) \
     >"$TMP/run.out" 2>"$TMP/run.err" &
   SRV_PID=$!
   local port=""
   for _ in $(seq 1 200); do
-    port=$(sed -n 's|^atp serve: listening on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$TMP/run.out")
+    port=$(sed -n 's|^atp serve: listening on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$TMP/run.out" 2>/dev/null)
     [ -n "$port" ] && break
     sleep 0.05
   done
