@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* ---- a small JSON text builder ------------------------------------------------------------ */
 
@@ -372,7 +373,7 @@ void h_admin_market_status(struct api_request *req, struct api_response *res)
     api_market_status(m, &st);
     struct jbuf b = {0};
     jb_printf(&b, "{\"feed\":\"%s\",\"speed\":%g,\"state\":\"%s\",", st.feed, st.speed,
-              st.ended ? "ended" : st.paused ? "paused" : "running");
+              st.stopped ? "stopped" : st.ended ? "ended" : st.paused ? "paused" : "running");
     if (st.market_ts == FEED_TS_UNKNOWN || st.market_ts <= 0)
         jb_printf(&b, "\"time\":null,\"ts_ns\":null");
     else
@@ -418,24 +419,193 @@ const struct api_field h_admin_market_speed_body[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
+/* The speed text of a control body: 0.5..100, or "max" (0). 1 when valid. */
+static int speed_of(const char *text, double *out)
+{
+    if (strcmp(text, "max") == 0)
+        return *out = 0, 1;
+    char *end;
+    double speed = strtod(text, &end);
+    *out = speed;
+    return *text && !*end && isfinite(speed) && speed != 0;
+}
+
+static void bad_speed(struct api_response *res, const char *text)
+{
+    char shown[16];
+    api_error(res, 422, "invalid_field", "speed", "speed must be 0.5..100 or max (max: replays only), not '%s'",
+              echo(text, shown, sizeof shown));
+}
+
 void h_admin_market_speed(struct api_request *req, struct api_response *res)
 {
     struct api_market *m = need_market(res);
     if (!m)
         return;
     const char *text = json_string_value(json_object_get(req->json, "speed"));
-    char *end;
-    double speed = strcmp(text, "max") == 0 ? 0 : strtod(text, &end);
+    double speed;
     struct atp_err err;
     atp_err_clear(&err);
-    if ((strcmp(text, "max") != 0 && (!*text || *end || !isfinite(speed) || speed == 0)) ||
-        api_market_set_speed(m, speed, &err) != ATP_OK) {
-        char shown[16];
-        api_error(res, 422, "invalid_field", "speed", "speed must be 0.5..100 or max (max: replays only), not '%s'",
-                  echo(text, shown, sizeof shown));
+    if (!speed_of(text, &speed) || api_market_set_speed(m, speed, &err) != ATP_OK) {
+        bad_speed(res, text);
         return;
     }
     audit_control(req, "market.speed", json_pack("{s:f}", "speed", speed));
+    h_admin_market_status(req, res);
+}
+
+const struct api_field h_admin_market_start_body[] = {
+    {"mode", API_FT_STRING, 1, 16, "synthetic (the simulator) or replay (a tick CSV)"},
+    {"file", API_FT_STRING, 0, 255, "replay: the tick CSV, a path relative to ATP_REPLAY_DIR (default var/replay)"},
+    {"symbols", API_FT_ARRAY, 0, API_MARKET_SYMBOLS_MAX, "synthetic: symbols to simulate (default: NIFTY and ten large caps)"},
+    {"from", API_FT_STRING, 0, 10, "synthetic: first day, YYYY-MM-DD (default: the market's current day)"},
+    {"days", API_FT_INT, 0, 0, "synthetic: trading days to play, 0..3650 (default 0: no end)"},
+    {"speed", API_FT_STRING, 0, 16, "0.5..100, or max (replays only); default: the current speed"},
+    {"seed", API_FT_INT, 0, 0, "synthetic: the simulator's seed (default 42)"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+/* A replay path for the start body: relative, no "..", under ATP_REPLAY_DIR (so an admin's
+ * request reads only the files put there for replay, not anything the server can read). */
+static int replay_path(const char *file, char *out, size_t size)
+{
+    if (!*file || file[0] == '/' || strstr(file, "..") || strlen(file) > 255)
+        return 0;
+    const char *dir = getenv("ATP_REPLAY_DIR");
+    int n = snprintf(out, size, "%s/%s", dir && *dir ? dir : "var/replay", file);
+    return n > 0 && (size_t)n < size;
+}
+
+void h_admin_market_start(struct api_request *req, struct api_response *res)
+{
+    struct api_market *m = need_market(res);
+    if (!m)
+        return;
+    struct api_market_feed_spec *spec = atp_calloc(1, sizeof *spec);
+    if (!spec) {
+        api_error(res, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    const char *mode = json_string_value(json_object_get(req->json, "mode"));
+    char shown[64];
+    struct api_market_status st;
+    api_market_status(m, &st);
+    spec->speed = st.speed;
+    spec->seed = 42;
+    spec->synthetic = strcmp(mode, "synthetic") == 0;
+    json_t *v;
+    if (!spec->synthetic && strcmp(mode, "replay") != 0) {
+        api_error(res, 422, "invalid_field", "mode", "mode must be synthetic or replay, not '%s'",
+                  echo(mode, shown, sizeof shown));
+        goto out;
+    }
+    if ((v = json_object_get(req->json, "speed")) && !speed_of(json_string_value(v), &spec->speed)) {
+        bad_speed(res, json_string_value(v));
+        goto out;
+    }
+    if (!spec->synthetic) {
+        const char *file = json_string_value(json_object_get(req->json, "file"));
+        if (!file) {
+            api_error(res, 400, "missing_field", "file", "a replay needs file (a tick CSV under ATP_REPLAY_DIR)");
+            goto out;
+        }
+        if (!replay_path(file, spec->file, sizeof spec->file)) {
+            api_error(res, 422, "invalid_field", "file", "file must be a relative path without '..' (under ATP_REPLAY_DIR)");
+            goto out;
+        }
+    } else {
+        size_t i;
+        json_array_foreach(json_object_get(req->json, "symbols"), i, v) {
+            const char *sym = json_string_value(v);
+            char field[32], upper[INST_SYMBOL_MAX];
+            size_t k = 0;
+            for (; sym && sym[k] && k < sizeof upper - 1; k++) /* "tcs" means TCS, as elsewhere */
+                upper[k] = (char)toupper((unsigned char)sym[k]);
+            upper[k] = 0;
+            const struct instrument *in = sym && !sym[k] ? instreg_find(api_market_registry(m), upper) : NULL;
+            snprintf(field, sizeof field, "symbols[%zu]", i);
+            if (!in) {
+                api_error(res, 422, "invalid_field", field, "unknown symbol '%s' (GET /api/v1/instruments?q= searches)",
+                          echo(sym ? sym : "(not a string)", shown, sizeof shown));
+                goto out;
+            }
+            snprintf(spec->symbols[spec->n_symbols++], API_MARKET_SYMBOL_LEN, "%s", in->symbol);
+        }
+        const char *from = json_string_value(json_object_get(req->json, "from"));
+        ts_ns from_ts = st.market_ts != FEED_TS_UNKNOWN && st.market_ts > 0 ? st.market_ts : 0;
+        int date_only = 0;
+        if (from && (ts_parse(from, strlen(from), &from_ts, &date_only, NULL) != ATP_OK || !date_only)) {
+            api_error(res, 422, "invalid_field", "from", "from must be a date, YYYY-MM-DD, not '%s'",
+                      echo(from, shown, sizeof shown));
+            goto out;
+        }
+        spec->from_day = from_ts ? ts_ist_day(from_ts) : ts_ist_day((ts_ns)time(NULL) * TS_NS_PER_SEC);
+        json_int_t days = json_integer_value(json_object_get(req->json, "days"));
+        if (days < 0 || days > 3650) {
+            api_error(res, 422, "invalid_field", "days", "days must be 0..3650 (0: no end), not %lld", (long long)days);
+            goto out;
+        }
+        spec->days = (int)days;
+        if (spec->speed == 0 && !json_object_get(req->json, "speed"))
+            spec->speed = 60; /* from a replay played at max: the simulator's default pace */
+        if ((v = json_object_get(req->json, "seed")))
+            spec->seed = (uint64_t)json_integer_value(v);
+    }
+    struct atp_err err;
+    atp_err_clear(&err);
+    int rc = api_market_feed_start(m, spec, &err);
+    if (rc != ATP_OK) {
+        char msg[400];
+        echo(err.msg, msg, sizeof msg);
+        if (rc == ATP_ESTATE)
+            api_error(res, 409, "conflict", err.field[0] ? err.field : NULL, "%s", msg);
+        else
+            api_error(res, 422, "invalid_field", spec->synthetic ? (err.field[0] ? err.field : "symbols") : "file",
+                      "%s", msg);
+        goto out;
+    }
+    audit_control(req, "market.start",
+                  json_pack("{s:s,s:s,s:f}", "mode", mode, "file", spec->synthetic ? "" : spec->file, "speed", spec->speed));
+    h_admin_market_status(req, res);
+out:
+    atp_free(spec);
+}
+
+void h_admin_market_stop(struct api_request *req, struct api_response *res)
+{
+    struct api_market *m = need_market(res);
+    if (!m)
+        return;
+    api_market_feed_stop(m);
+    audit_control(req, "market.stop", NULL);
+    h_admin_market_status(req, res);
+}
+
+const struct api_field h_admin_market_seek_body[] = {
+    {"to", API_FT_STRING, 1, 40, "market time to jump to (ISO 8601, e.g. 2026-11-23T11:00:00+05:30): forward only"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+void h_admin_market_seek(struct api_request *req, struct api_response *res)
+{
+    struct api_market *m = need_market(res);
+    if (!m)
+        return;
+    const char *to = json_string_value(json_object_get(req->json, "to"));
+    ts_ns ts;
+    char shown[48];
+    if (ts_parse(to, strlen(to), &ts, NULL, NULL) != ATP_OK) {
+        api_error(res, 422, "invalid_field", "to", "to must be a time (ISO 8601), not '%s'", echo(to, shown, sizeof shown));
+        return;
+    }
+    struct atp_err err;
+    atp_err_clear(&err);
+    if (api_market_seek(m, ts, &err) != ATP_OK) {
+        char msg[400];
+        api_error(res, 409, "conflict", "to", "%s", echo(err.msg, msg, sizeof msg));
+        return;
+    }
+    audit_control(req, "market.seek", json_pack("{s:s}", "to", to));
     h_admin_market_status(req, res);
 }
 

@@ -29,5 +29,12 @@ extern const struct api_field h_admin_market_speed_body[];
 void h_admin_market_pause(struct api_request *req, struct api_response *res);
 void h_admin_market_resume(struct api_request *req, struct api_response *res);
 void h_admin_market_speed(struct api_request *req, struct api_response *res);
+/* Admin simulator control (audited): start {mode, file | symbols, from, days, seed, speed}
+ * replaces the feed (forward in market time only), stop freezes it, seek {to} jumps forward. */
+extern const struct api_field h_admin_market_start_body[];
+extern const struct api_field h_admin_market_seek_body[];
+void h_admin_market_start(struct api_request *req, struct api_response *res);
+void h_admin_market_stop(struct api_request *req, struct api_response *res);
+void h_admin_market_seek(struct api_request *req, struct api_response *res);
 
 #endif

@@ -13,6 +13,7 @@
 #include "md/feed/player.h"
 #include "md/feed/replay.h"
 #include "md/feed/sim.h"
+#include "portfolio/charges.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -34,6 +35,8 @@ struct api_market {
     struct instreg *reg;
     struct feed *feed;
     struct player *player;
+    struct charges_table *charges; /* data/charges.csv: the kernel's Indian charges model */
+    struct charges_model charges_model;
     struct kernel *k;       /* the paper trading kernel, fed by the feed thread */
     struct md_engine *eng;  /* the kernel's (kernel_md) */
 
@@ -44,6 +47,7 @@ struct api_market {
     int stop;             /* under lock */
     int ended;            /* under lock */
     ts_ns live_from;      /* simulator: items before it are warm-up, fed unpaced */
+    int stopped;          /* under lock: an admin stopped the feed (ended is set too) */
     uint64_t items;       /* under lock */
 };
 
@@ -131,10 +135,14 @@ static void *market_thread(void *arg)
     struct api_market *m = arg;
     struct atp_err err;
     atp_err_clear(&err);
-    if (m->live_from != FEED_TS_UNKNOWN && warm_up(m) != 0)
+    if (m->live_from != FEED_TS_UNKNOWN && warm_up(m) == 1)
         return NULL;
     pthread_mutex_lock(&m->lock);
-    while (!m->stop && !m->ended) {
+    while (!m->stop) {
+        if (m->ended) { /* nothing to play until an admin starts a feed (api_market_feed_start) */
+            pthread_cond_wait(&m->wake, &m->lock);
+            continue;
+        }
         ts_ns now = mono_now(), wait = 0;
         struct feed_item item;
         int st = PLAYER_ITEM;
@@ -147,14 +155,14 @@ static void *market_thread(void *arg)
             char buf[600];
             atp_log(LOG_ERROR, "market", "feed: %s", atp_err_format(&err, buf, sizeof buf));
             m->ended = 1;
-            break;
+            continue;
         }
         if (st == PLAYER_END) {
             /* The data is over: bars stay as they are (the last one forming), so a replay's
              * answers are exactly predictable. */
             m->ended = 1;
             atp_log(LOG_INFO, "market", "feed ended after %llu items", (unsigned long long)m->items);
-            break;
+            continue;
         }
         /* The engine's timer: quiet instruments' bars complete at their period end. */
         ts_ns market = player_market_time(m->player, now);
@@ -177,6 +185,40 @@ static void *market_thread(void *arg)
     }
     pthread_mutex_unlock(&m->lock);
     return NULL;
+}
+
+/* A feed and its player from a spec: the simulator over spec's symbols (the default list when
+ * none) from spec->from_day, or a tick replay file. Nights and weekends pass in a moment rather
+ * than at the speed. */
+static int open_feed(struct api_market *m, const struct api_market_feed_spec *spec, struct feed **feed,
+                     struct player **player, struct atp_err *err)
+{
+    *feed = NULL;
+    *player = NULL;
+    int rc;
+    if (spec->synthetic) {
+        char profiles[PATH_MAX + 64];
+        const char *symbols[API_MARKET_SYMBOLS_MAX];
+        size_t n = spec->n_symbols;
+        for (size_t i = 0; i < n; i++)
+            symbols[i] = spec->symbols[i];
+        struct sim_params sp = {.seed = spec->seed, .from_day = spec->from_day, .days = spec->days,
+                                .symbols = n ? symbols : sim_symbols, .n_symbols = n ? n : N_SIM_SYMBOLS,
+                                .profiles_path = paths_resolve("ATP_DATA_DIR", 1, "data/sim_profiles.csv",
+                                                               profiles, sizeof profiles)};
+        rc = sim_new(&sp, m->reg, m->cal, feed, err);
+    } else {
+        rc = replay_open_ticks(spec->file, m->reg, feed, err);
+    }
+    if (rc == ATP_OK)
+        rc = player_new(*feed, spec->speed, player, err);
+    if (rc != ATP_OK) {
+        feed_free(*feed);
+        *feed = NULL;
+        return rc;
+    }
+    player_set_max_gap(*player, 5 * TS_NS_PER_SEC);
+    return ATP_OK;
 }
 
 int api_market_new(const struct api_market_config *cfg, struct api_market **out, struct atp_err *err)
@@ -210,33 +252,32 @@ int api_market_new(const struct api_market_config *cfg, struct api_market **out,
     if (rc != ATP_OK)
         goto fail;
     if (synthetic) {
+        /* The day before today plays unpaced as warm-up (live_from: today's open), so candles
+         * and indicators have history as soon as the server is up. */
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         int64_t today = cal_trading_day(m->cal, (ts_ns)now.tv_sec * TS_NS_PER_SEC + now.tv_nsec);
         int64_t warm_day = cal_prev_trading_day(m->cal, today);
-        if (warm_day < 0)
-            warm_day = today;
-        char profiles[PATH_MAX + 64];
-        struct sim_params sp = {.seed = cfg->seed, .from_day = warm_day, .days = 0, .symbols = sim_symbols,
-                                .n_symbols = N_SIM_SYMBOLS,
-                                .profiles_path = paths_resolve("ATP_DATA_DIR", 1, "data/sim_profiles.csv", profiles,
-                                                               sizeof profiles)};
-        rc = sim_new(&sp, m->reg, m->cal, &m->feed, err);
+        struct api_market_feed_spec spec = {.synthetic = 1, .from_day = warm_day < 0 ? today : warm_day,
+                                            .speed = cfg->speed, .seed = cfg->seed};
+        rc = open_feed(m, &spec, &m->feed, &m->player, err);
         m->live_from = cal_session_open(today);
     } else {
-        rc = replay_open_ticks(cfg->feed + 7, m->reg, &m->feed, err);
+        struct api_market_feed_spec spec = {.speed = cfg->speed};
+        snprintf(spec.file, sizeof spec.file, "%s", cfg->feed + 7);
+        rc = open_feed(m, &spec, &m->feed, &m->player, err);
     }
-    if (rc == ATP_OK)
-        rc = player_new(m->feed, cfg->speed, &m->player, err);
     if (rc != ATP_OK)
         goto fail;
-    /* Nights and weekends pass in a moment rather than at `speed`. */
-    player_set_max_gap(m->player, 5 * TS_NS_PER_SEC);
+    rc = charges_table_load(paths_resolve("ATP_DATA_DIR", 1, "data/charges.csv", path, sizeof path), &m->charges, err);
+    if (rc != ATP_OK)
+        goto fail;
+    m->charges_model = (struct charges_model){.kind = CHARGES_MODEL_INDIAN, .table = m->charges};
     /* One paper kernel: its md engine is the server's market data, its strategies, risk gate,
      * OMS and paper broker are the server's paper trading (api_market_exec). run_id from the
      * wall clock keeps order tags unique across restarts. */
     struct kernel_config kc = {.cal = m->cal, .reg = m->reg, .mode = TRADE_MODE_PAPER,
-                               .run_id = (uint64_t)time(NULL), .charges = NULL};
+                               .run_id = (uint64_t)time(NULL), .charges = &m->charges_model};
     rc = paper_kernel_open(&kc, NULL, &m->k, err);
     if (rc != ATP_OK)
         goto fail;
@@ -275,6 +316,7 @@ void api_market_free(struct api_market *m)
     kernel_free(m->k); /* and its md engine, m->eng */
     player_free(m->player);
     feed_free(m->feed);
+    charges_table_free(m->charges);
     instreg_free(m->reg);
     cal_free(m->cal);
     pthread_cond_destroy(&m->wake);
@@ -330,6 +372,7 @@ void api_market_status(struct api_market *m, struct api_market_status *out)
     out->feed = strcmp(m->cfg.feed, "synthetic") == 0 ? "synthetic" : "replay";
     out->speed = player_speed(m->player);
     out->ended = m->ended;
+    out->stopped = m->stopped;
     out->market_ts = md_engine_now(m->eng);
     out->items = m->items;
     out->ticks_accepted = st.accepted;
@@ -370,6 +413,83 @@ int api_market_exec(struct api_market *m, int (*fn)(struct kernel *k, void *arg)
 {
     pthread_mutex_lock(&m->lock);
     int rc = fn(m->k, arg);
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+int api_market_feed_start(struct api_market *m, const struct api_market_feed_spec *spec, struct atp_err *err)
+{
+    if (spec->synthetic && spec->speed == 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "speed",
+                           "speed max (as fast as possible) is for replays; the simulator never ends: use 0.5..100");
+    /* Opened outside the lock (a replay file is read whole) so the market keeps playing meanwhile. */
+    struct feed *feed;
+    struct player *player;
+    int rc = open_feed(m, spec, &feed, &player, err);
+    if (rc != ATP_OK)
+        return rc;
+    pthread_mutex_lock(&m->lock);
+    ts_ns now = md_engine_now(m->eng);
+    if (spec->synthetic && now != FEED_TS_UNKNOWN && now > 0 && cal_session_open(spec->from_day) <= now &&
+        spec->from_day < ts_ist_day(now)) {
+        pthread_mutex_unlock(&m->lock);
+        player_free(player);
+        feed_free(feed);
+        char shown[40];
+        ts_format_ist(now, shown, sizeof shown);
+        return atp_err_set(err, ATP_ESTATE, NULL, 0, "from",
+                           "the market is at %s IST: a feed cannot start on an earlier day (paper orders, "
+                           "positions and candles live on this clock)", shown);
+    }
+    /* Items before the market's clock would be late ticks: the new feed starts where the market is. */
+    if (now != FEED_TS_UNKNOWN && now > 0)
+        player_seek(player, now + 1, mono_now(), NULL);
+    player_free(m->player);
+    feed_free(m->feed);
+    m->player = player;
+    m->feed = feed;
+    snprintf(m->cfg.feed, sizeof m->cfg.feed, "%s", spec->synthetic ? "synthetic" : "replay:");
+    if (!spec->synthetic)
+        snprintf(m->cfg.feed + 7, sizeof m->cfg.feed - 7, "%.1000s", spec->file);
+    m->ended = 0;
+    m->stopped = 0;
+    m->live_from = FEED_TS_UNKNOWN;
+    pthread_cond_signal(&m->wake);
+    pthread_mutex_unlock(&m->lock);
+    return ATP_OK;
+}
+
+void api_market_feed_stop(struct api_market *m)
+{
+    pthread_mutex_lock(&m->lock);
+    m->ended = 1;
+    m->stopped = 1;
+    pthread_cond_signal(&m->wake);
+    pthread_mutex_unlock(&m->lock);
+}
+
+int api_market_seek(struct api_market *m, ts_ns to, struct atp_err *err)
+{
+    pthread_mutex_lock(&m->lock);
+    ts_ns now = md_engine_now(m->eng);
+    int rc = ATP_OK;
+    if (m->ended) {
+        rc = atp_err_set(err, ATP_ESTATE, NULL, 0, "to", "the feed has %s: start one first",
+                         m->stopped ? "been stopped" : "ended");
+    } else if (now != FEED_TS_UNKNOWN && to > now + 30 * 24 * 3600 * TS_NS_PER_SEC) {
+        /* Skipping means generating (the simulator) or reading every item in between, under the
+         * lock: a month is a few seconds, years would stall the server. */
+        rc = atp_err_set(err, ATP_ESTATE, NULL, 0, "to", "seek at most 30 days ahead at a time");
+    } else if (now != FEED_TS_UNKNOWN && to <= now) {
+        char shown[40];
+        ts_format_ist(now, shown, sizeof shown);
+        rc = atp_err_set(err, ATP_ESTATE, NULL, 0, "to",
+                         "the market is at %s IST: seek goes forward only (paper orders, positions and candles "
+                         "live on this clock)", shown);
+    } else {
+        rc = player_seek(m->player, to, mono_now(), err);
+        pthread_cond_signal(&m->wake);
+    }
     pthread_mutex_unlock(&m->lock);
     return rc;
 }

@@ -94,6 +94,7 @@ struct api_market_status {
     double progress;   /* fraction of the feed's time range played, 0..1 (0 when unknown: the
                         * endless simulator) */
     int paused;
+    int stopped;       /* an admin stopped the feed (api_market_feed_stop) */
 };
 void api_market_status(struct api_market *m, struct api_market_status *out);
 
@@ -104,6 +105,36 @@ void api_market_status(struct api_market *m, struct api_market_status *out);
 void api_market_pause(struct api_market *m);
 void api_market_resume(struct api_market *m);
 int api_market_set_speed(struct api_market *m, double speed, struct atp_err *err);
+
+#define API_MARKET_SYMBOLS_MAX 64
+#define API_MARKET_SYMBOL_LEN 48 /* INST_SYMBOL_MAX */
+
+/* What an admin's "start" plays (and what the server starts with). */
+struct api_market_feed_spec {
+    int synthetic;               /* 1: the simulator; 0: a tick replay file */
+    char file[1000];             /* replay: the tick CSV */
+    char symbols[API_MARKET_SYMBOLS_MAX][API_MARKET_SYMBOL_LEN]; /* simulator; none = the default list */
+    size_t n_symbols;
+    int64_t from_day;            /* simulator: IST day number of the first day */
+    int days;                    /* simulator: trading days, 0 = no end */
+    double speed;                /* as api_market_config */
+    uint64_t seed;
+};
+
+/* Replaces the feed (admin "start"): the market's candles, paper orders and positions stay, so
+ * the market's clock never goes back: a simulator starting on a day before the market's current
+ * one is ATP_ESTATE (field "from"), and a new feed's items before the market's clock are
+ * skipped. The file is read and the simulator checked before anything changes: their errors
+ * (field, line) leave the running feed as it was. */
+int api_market_feed_start(struct api_market *m, const struct api_market_feed_spec *spec, struct atp_err *err);
+
+/* Stops the feed (admin "stop"): market time freezes where it is until a start. Idempotent. */
+void api_market_feed_stop(struct api_market *m);
+
+/* Moves market time forward to `to` (admin "seek"); the items in between are skipped (not
+ * played: no ticks, so no fills, in the gap). ATP_ESTATE (field "to") backwards, more than 30
+ * days ahead, or with no feed playing. */
+int api_market_seek(struct api_market *m, ts_ns to, struct atp_err *err);
 
 /* Runs fn(kernel, arg) under the market lock, so on no other thread at the same time as the feed
  * (the kernel is single-threaded: kernel/kernel.h) and returns what fn returns. For the trading

@@ -54,6 +54,9 @@ const struct api_policy_row api_policy[] = {
     {"admin.market.pause", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
     {"admin.market.resume", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
     {"admin.market.speed", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.market.start", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.market.stop", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.market.seek", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
     /* Market data: shared by everyone logged in, nothing per account. */
     {"instruments.search", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"market.candles", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},

@@ -283,6 +283,20 @@ const struct api_route api_routes[] = {
      "change the feed's speed from now on, without a jump in market time (audited)", "admin",
      "{\"200\":{\"description\":\"the status\"},\"422\":{\"description\":\"speed out of range, or max for the "
      "simulator\"},\"503\":{\"description\":\"market_unavailable\"}}"},
+    {API_POST, "/api/v1/admin/market/start", "admin.market.start", h_admin_market_start, h_admin_market_start_body,
+     "replace the feed: the simulator (symbols, from, days, seed) or a tick replay file, at a speed; market time "
+     "only goes forward (audited)", "admin",
+     "{\"200\":{\"description\":\"the status\"},\"400\":{\"description\":\"a field is missing\"},"
+     "\"409\":{\"description\":\"conflict: the feed would start before the market's clock\"},"
+     "\"422\":{\"description\":\"a field is invalid (named), or the replay file is (line and field)\"},"
+     "\"503\":{\"description\":\"market_unavailable\"}}"},
+    {API_POST, "/api/v1/admin/market/stop", "admin.market.stop", h_admin_market_stop, NULL,
+     "stop the feed: market time freezes until a start (idempotent, audited)", "admin",
+     "{\"200\":{\"description\":\"the status\"},\"503\":{\"description\":\"market_unavailable\"}}"},
+    {API_POST, "/api/v1/admin/market/seek", "admin.market.seek", h_admin_market_seek, h_admin_market_seek_body,
+     "jump the feed forward to a market time; the items in between are skipped (audited)", "admin",
+     "{\"200\":{\"description\":\"the status\"},\"409\":{\"description\":\"conflict: backwards, or no feed "
+     "playing\"},\"422\":{\"description\":\"to is not a time\"},\"503\":{\"description\":\"market_unavailable\"}}"},
     /* Notifications (docs/api.md "Notifications"): the caller's own. */
     {API_GET, "/api/v1/notifications", "notifications.list", h_notifications_list, NULL,
      "the caller's notifications, newest first (?unread=1&cursor=&limit=)", "notifications",

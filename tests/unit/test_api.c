@@ -147,6 +147,9 @@ Test(api_tables, authorization_matrix_of_admin)
         {"admin.market.pause", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
         {"admin.market.resume", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
         {"admin.market.speed", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.market.start", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.market.stop", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.market.seek", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
     };
     check_matrix(rows, sizeof rows / sizeof rows[0]);
     /* And the server resolves no ownership for them. */
