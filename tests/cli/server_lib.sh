@@ -42,6 +42,17 @@ stop_server() { # SIGTERM, then the exit status must be 0
 # req CURL-ARGS... -> status in $CODE, body in $TMP/body, headers in $TMP/hdr (curl names a
 # transport failure on stderr: code 000 alone says nothing)
 req() { CODE=$(curl -sS -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' "$@"); }
+as() { # as TOKEN METHOD PATH [JSON]: req with a bearer token ("" for none) and a JSON body
+  local tok=$1 m=$2 path=$3
+  shift 3
+  local auth=()
+  [ -n "$tok" ] && auth=(-H "Authorization: Bearer $tok")
+  if [ $# -gt 0 ]; then
+    req -X "$m" "${auth[@]}" -H 'Content-Type: application/json' -d "$1" "$U$path"
+  else
+    req -X "$m" "${auth[@]}" "$U$path"
+  fi
+}
 jget() { python3 -c "import json,sys; d=json.load(open('$TMP/body')); print($1)" 2>&1; }
 expect_json() { expect_eq "$1" "$3" "$(jget "$2")"; } # NAME PYTHON-EXPR-ON-d EXPECTED
 expect_hdr() { # NAME HEADER VALUE (case-insensitive name, exact value)

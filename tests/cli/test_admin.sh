@@ -5,17 +5,6 @@
 # 3 wrong logins, the audit log with its filters, the status route.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
-as() { # as TOKEN METHOD PATH [JSON]
-  local tok=$1 m=$2 path=$3
-  shift 3
-  local auth=()
-  [ -n "$tok" ] && auth=(-H "Authorization: Bearer $tok")
-  if [ $# -gt 0 ]; then
-    req -X "$m" "${auth[@]}" -H 'Content-Type: application/json' -d "$1" "$U$path"
-  else
-    req -X "$m" "${auth[@]}" "$U$path"
-  fi
-}
 login() { # login EMAIL [PASSWORD] -> status in $CODE, the access token in $TOK
   as "" POST /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"${2:-correct horse}\"}"
   TOK=

@@ -5,17 +5,6 @@
 # unknown type or channel named; in_app off means no notification); anonymous 401.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
-as() { # as TOKEN METHOD PATH [JSON]
-  local tok=$1 m=$2 path=$3
-  shift 3
-  local auth=()
-  [ -n "$tok" ] && auth=(-H "Authorization: Bearer $tok")
-  if [ $# -gt 0 ]; then
-    req -X "$m" "${auth[@]}" -H 'Content-Type: application/json' -d "$1" "$U$path"
-  else
-    req -X "$m" "${auth[@]}" "$U$path"
-  fi
-}
 login() { # login EMAIL -> the access token in $TOK
   as "" POST /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"correct horse\"}"
   expect_eq "login $1" 200 "$CODE"
