@@ -79,6 +79,10 @@ void h_me_password(struct api_request *req, struct api_response *res)
         return;
     if (!h_auth_password_acceptable(fresh, "new_password", res))
         return;
+    if (strcmp(fresh, current) == 0) { /* a "change" that keeps a possibly leaked password */
+        api_error(res, 422, "invalid_field", "new_password", "the new password must differ from the current one");
+        return;
+    }
     if (password_hash(fresh, strlen(fresh), u.password_hash) != ATP_OK) {
         api_error(res, 500, "internal", NULL, "cannot hash the password");
         return;

@@ -89,6 +89,9 @@ run_suite() { # run_suite DB LABEL
   post /api/v1/me/password -H "Authorization: Bearer $at" -d "{\"current_password\":\"$pw\",\"new_password\":\"short\"}"
   expect_eq "$L: weak new password" 422 "$CODE"
   expect_json "$L: weak new password field" "d['error']['field'] + ' ' + d['error']['code']" "new_password weak_password"
+  post /api/v1/me/password -H "Authorization: Bearer $at" -d "{\"current_password\":\"$pw\",\"new_password\":\"$pw\"}"
+  expect_eq "$L: the same password again" 422 "$CODE"
+  expect_json "$L: the same password again: field" "d['error']['field']" new_password
   post /api/v1/me/password -d "{\"current_password\":\"$pw\",\"new_password\":\"second password\"}"
   expect_eq "$L: password change needs a login" 401 "$CODE"
   post /api/v1/me/password -H "Authorization: Bearer $at" -d "{\"current_password\":\"$pw\",\"new_password\":\"second password\"}"
