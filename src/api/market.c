@@ -44,6 +44,7 @@ struct api_market {
     int stop;             /* under lock */
     int ended;            /* under lock */
     ts_ns live_from;      /* simulator: items before it are warm-up, fed unpaced */
+    int live;             /* under lock: 1 once the warm-up is fed (api_market_status.live) */
     uint64_t items;       /* under lock */
 };
 
@@ -134,6 +135,7 @@ static void *market_thread(void *arg)
     if (m->live_from != FEED_TS_UNKNOWN && warm_up(m) != 0)
         return NULL;
     pthread_mutex_lock(&m->lock);
+    m->live = 1;
     while (!m->stop && !m->ended) {
         ts_ns now = mono_now(), wait = 0;
         struct feed_item item;
@@ -336,6 +338,7 @@ void api_market_status(struct api_market *m, struct api_market_status *out)
     out->bars_completed = st.bars_completed;
     out->progress = player_progress(m->player, mono_now());
     out->paused = player_is_paused(m->player);
+    out->live = m->live;
     pthread_mutex_unlock(&m->lock);
 }
 

@@ -94,6 +94,8 @@ struct api_market_status {
     double progress;   /* fraction of the feed's time range played, 0..1 (0 when unknown: the
                         * endless simulator) */
     int paused;
+    int live;          /* 1 once the feed thread plays live data (the simulator: after its warm-up
+                        * day; a replay: at once): what the strategies' restart waits for */
 };
 void api_market_status(struct api_market *m, struct api_market_status *out);
 
