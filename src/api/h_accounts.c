@@ -1,6 +1,6 @@
 /* api/h_accounts: trading accounts, invitations and access. Access is decided by api/policy.c
  * before these run, from the caller's relation to account {id} resolved ONCE by
- * h_accounts_relation (called by the server before the policy). Handlers never check access; the
+ * api_ownership_resolve (api/ownership.c, called by the server before the policy). Handlers never check access; the
  * store scopes every child row (invitation, grant) by the account id, and the caller's own
  * invitations (/invitations) are scoped by the caller's email, so another user's invitation is
  * 404 exactly like an absent one. Invitation tokens: 256 random bits, returned once at creation,
@@ -22,7 +22,6 @@
 #include <time.h>
 
 #define NS_PER_S 1000000000LL
-#define ACCOUNTS_PREFIX "/api/v1/accounts/{id}"
 
 static int64_t now_ns(void)
 {
@@ -43,45 +42,6 @@ static int64_t parse_id(const char *text)
         v = v * 10 + (*p - '0');
     }
     return v;
-}
-
-static const char *param_of(const struct api_param *params, int n, const char *name)
-{
-    size_t len = strlen(name);
-    for (int i = 0; i < n; i++)
-        if (params[i].name_len == len && !memcmp(params[i].name, name, len))
-            return params[i].value;
-    return NULL;
-}
-
-int h_accounts_relation(struct store *s, const struct api_route *route, const struct api_param *params,
-                        int n_params, int64_t user_id, enum api_role role, enum api_relation *rel)
-{
-    *rel = API_REL_NONE;
-    if (!route || strncmp(route->pattern, ACCOUNTS_PREFIX, strlen(ACCOUNTS_PREFIX)) != 0)
-        return 0;
-    const char *c = route->pattern + strlen(ACCOUNTS_PREFIX);
-    if (*c && *c != '/')
-        return 0;
-    if (role == API_ROLE_ANONYMOUS || user_id <= 0)
-        return 0; /* the policy answers 401 */
-    int64_t account_id = parse_id(param_of(params, n_params, "id"));
-    *rel = API_REL_STRANGER;
-    if (!account_id || !s)
-        return 0;
-    int access = STORE_ACCESS_NONE;
-    int rc = store_access_role(s, account_id, user_id, &access, NULL);
-    if (rc == ATP_ENOTFOUND)
-        return 0;
-    if (rc != ATP_OK)
-        return -1;
-    if (access == STORE_ACCESS_OWNER)
-        *rel = API_REL_OWNER;
-    else if (access == STORE_ACCESS_TRADER || access == STORE_ACCESS_INVESTOR)
-        *rel = API_REL_INVITED;
-    else if (role == API_ROLE_ADMIN)
-        *rel = API_REL_VISIBLE;
-    return 0;
 }
 
 /* ---- helpers ---- */

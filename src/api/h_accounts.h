@@ -11,14 +11,8 @@
 
 struct store;
 
-/* The ONE ownership resolution of the account routes (every pattern under /api/v1/accounts/{id}),
- * run by the server before the policy decision: the caller's relation to account {id} from
- * store_access_role. owner -> OWNER; a trader or investor grant -> INVITED; no relation -> STRANGER,
- * except for an admin, who sees every account -> VISIBLE. An absent account or a malformed id is a
- * STRANGER (404). Routes outside /api/v1/accounts/{id} are NONE. Returns 0, or -1 when the store
- * failed (the server answers 500). */
-int h_accounts_relation(struct store *s, const struct api_route *route, const struct api_param *params,
-                        int n_params, int64_t user_id, enum api_role role, enum api_relation *rel);
+/* The caller's relation to account {id} is resolved by the server before the policy decides
+ * (api/ownership.h), for every route under /api/v1/accounts/{id}. */
 
 extern const struct api_field h_accounts_create_body[];
 extern const struct api_field h_accounts_update_body[];

@@ -611,11 +611,11 @@ void h_admin_market_seek(struct api_request *req, struct api_response *res)
 
 /* ---- indicators ---------------------------------------------------------------------------- */
 
-static json_t *indicator_json(const struct atp_indicator_def *d)
+json_t *h_market_params_json(const struct atp_param_def *defs, int n)
 {
-    json_t *params = json_array(), *outputs = json_array();
-    for (int i = 0; i < d->n_params; i++) {
-        const struct atp_param_def *p = &d->params[i];
+    json_t *params = json_array();
+    for (int i = 0; params && i < n; i++) {
+        const struct atp_param_def *p = &defs[i];
         int is_int = p->type == ATP_PARAM_INT;
         json_array_append_new(params, json_pack("{s:s, s:s, s:o, s:o, s:o, s:s}", "name", p->name, "type",
                                                 is_int ? "int" : "double",
@@ -624,6 +624,12 @@ static json_t *indicator_json(const struct atp_indicator_def *d)
                                                 "max", is_int ? json_integer((json_int_t)p->max) : json_real(p->max),
                                                 "description", p->description ? p->description : ""));
     }
+    return params;
+}
+
+static json_t *indicator_json(const struct atp_indicator_def *d)
+{
+    json_t *params = h_market_params_json(d->params, d->n_params), *outputs = json_array();
     for (int i = 0; i < d->n_outputs; i++)
         json_array_append_new(outputs, json_string(d->outputs[i]));
     return json_pack("{s:s, s:s, s:o, s:o}", "name", d->name, "description", d->description ? d->description : "",

@@ -17,6 +17,11 @@
 
 extern const struct api_field h_indicators_calculate_body[];
 
+/* A parameter schema as the catalogs show it (indicators, strategy-types): an array of {name,
+ * type int|double, default, min, max, description}. New reference; NULL on allocation failure. */
+struct atp_param_def;
+json_t *h_market_params_json(const struct atp_param_def *defs, int n);
+
 void h_instruments_search(struct api_request *req, struct api_response *res);
 void h_market_candles(struct api_request *req, struct api_response *res);
 void h_market_quote(struct api_request *req, struct api_response *res);

@@ -4,6 +4,7 @@
 
 #include "api/authn.h"
 #include "api/h_accounts.h"
+#include "api/ownership.h"
 #include "api/json_err.h"
 #include "api/policy.h"
 #include "api/ratelimit.h"
@@ -682,6 +683,17 @@ static int respond_error(struct lws *wsi, struct pss *pss, int status, const cha
     return respond(wsi, pss, &res, route);
 }
 
+/* The request body against the route's schema into *out: 1, or 0 with a 400 naming the field. */
+static int parse_body(const struct job *job, const struct api_route *route, json_t **out, struct api_response *res)
+{
+    struct atp_err err;
+    if (api_body_parse(job->body, job->body_len, route->body, out, &err) == ATP_OK)
+        return 1;
+    api_error(res, 400, err.field[0] && strcmp(err.field, "body") == 0 ? "malformed_body" : "invalid_field", err.field,
+              "%s", err.msg);
+    return 0;
+}
+
 /* Identity -> ownership -> policy -> body schema -> handler for a matched request, on the thread
  * that owns store (a worker, or the io thread for io-thread routes and the inline mode).
  * Fills job->res; reads only job, store and the server's immutable settings. */
@@ -706,13 +718,22 @@ static void run_pipeline(struct api_server *srv, struct job *job, struct store *
     memcpy(req.session_id, who.session_id, sizeof req.session_id);
     req.user_id = who.user_id;
     req.role = (int)role;
-    /* Ownership: the caller's relation to the addressed account, resolved once, before the policy. */
+    /* Ownership: the caller's relation to the addressed account, resolved once, before the policy
+     * (api/ownership.h). A route whose account is named in its body (POST /strategies) has the
+     * body checked first, so a missing or malformed account_id is a 400 naming it; an anonymous
+     * caller is answered 401 by the policy before its body is looked at. */
+    const struct api_account_ref *ref = api_ownership_ref(route);
+    if (ref && ref->needs_body && route->body && role != API_ROLE_ANONYMOUS && !parse_body(job, route, &req.json, res))
+        return;
     enum api_relation rel = API_REL_NONE;
-    if (h_accounts_relation(store, route, req.params, req.n_params, req.user_id, role, &rel) != 0) {
+    if (api_ownership_resolve(store, route, req.params, req.n_params, req.json, req.user_id, role, &rel) != 0) {
+        json_decref(req.json);
         api_error(res, 500, "internal", NULL, "cannot resolve access");
         return;
     }
     enum api_decision d = api_policy_decide(route->name, role, rel);
+    if (d != API_POLICY_ALLOW)
+        json_decref(req.json);
     if (d == API_POLICY_UNAUTHENTICATED) {
         api_error(res, 401, "unauthenticated", NULL, "log in first");
         return;
@@ -738,12 +759,8 @@ static void run_pipeline(struct api_server *srv, struct job *job, struct store *
     req.server = srv;
     req.store = store;
     if (route->body) {
-        struct atp_err err;
-        if (api_body_parse(job->body, job->body_len, route->body, &req.json, &err) != ATP_OK) {
-            api_error(res, 400, err.field[0] && strcmp(err.field, "body") == 0 ? "malformed_body" : "invalid_field",
-                      err.field, "%s", err.msg);
+        if (!req.json && !parse_body(job, route, &req.json, res))
             return;
-        }
     } else if (job->body_len > 0) {
         api_error(res, 400, "unexpected_body", "body", "this route takes no body");
         return;

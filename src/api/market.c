@@ -48,6 +48,7 @@ struct api_market {
     int ended;            /* under lock */
     ts_ns live_from;      /* simulator: items before it are warm-up, fed unpaced */
     int stopped;          /* under lock: an admin stopped the feed (ended is set too) */
+    int live;             /* under lock: 1 once the warm-up is fed (api_market_status.live) */
     uint64_t items;       /* under lock */
 };
 
@@ -138,6 +139,7 @@ static void *market_thread(void *arg)
     if (m->live_from != FEED_TS_UNKNOWN && warm_up(m) == 1)
         return NULL;
     pthread_mutex_lock(&m->lock);
+    m->live = 1;
     while (!m->stop) {
         if (m->ended) { /* nothing to play until an admin starts a feed (api_market_feed_start) */
             pthread_cond_wait(&m->wake, &m->lock);
@@ -379,6 +381,7 @@ void api_market_status(struct api_market *m, struct api_market_status *out)
     out->bars_completed = st.bars_completed;
     out->progress = player_progress(m->player, mono_now());
     out->paused = player_is_paused(m->player);
+    out->live = m->live;
     pthread_mutex_unlock(&m->lock);
 }
 

@@ -95,6 +95,8 @@ struct api_market_status {
                         * endless simulator) */
     int paused;
     int stopped;       /* an admin stopped the feed (api_market_feed_stop) */
+    int live;          /* 1 once the feed thread plays live data (the simulator: after its warm-up
+                        * day; a replay: at once): what the strategies' restart waits for */
 };
 void api_market_status(struct api_market *m, struct api_market_status *out);
 

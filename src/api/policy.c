@@ -27,7 +27,7 @@ const struct api_policy_row api_policy[] = {
     {"me.totp.verify", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"me.totp.disable", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
     /* Accounts (docs/api.md "Accounts"). The relation to account {id} is resolved once by
-     * h_accounts_relation: owner, INVITED (a trader or investor grant), STRANGER (404), or VISIBLE
+     * api_ownership_resolve (api/ownership.c): owner, INVITED (a trader or investor grant), STRANGER (404), or VISIBLE
      * (an admin on an account that is not theirs: reads yes, writes 403). Investors never write. */
     {"accounts.list", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"accounts.create", {API_DENY, API_DENY, API_ALLOW, API_ALLOW}},
@@ -75,6 +75,24 @@ const struct api_policy_row api_policy[] = {
     {"accounts.brokers.create", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
     {"accounts.brokers.list", {API_DENY, API_DENY, API_OWNER, API_ALLOW}},
     {"accounts.brokers.delete", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    /* Strategies (docs/api.md "Strategies"): the relation is to the strategy's account
+     * (api/ownership.c). The owner acts; invited users (investor or trader grants) read; an admin
+     * reads every account's but acts only on its own; another tenant gets 404. */
+    {"strategy_types", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"strategies.list", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"strategies.create", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"strategies.get", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"strategies.update", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"strategies.delete", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"strategies.start", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"strategies.stop", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"strategies.pause", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"strategies.resume", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"accounts.risk_limits.get", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"accounts.risk_limits.set", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"accounts.risk_limits.acknowledge", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"admin.strategy_limits.get", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.strategy_limits.set", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
 };
 const size_t api_n_policy = sizeof api_policy / sizeof api_policy[0];
 

@@ -6,6 +6,7 @@
 #include "api/h_brokers.h"
 #include "api/h_market.h"
 #include "api/h_notifications.h"
+#include "api/h_strategies.h"
 #include "api/h_me.h"
 #include "api/http.h"
 #include "api/json_err.h"
@@ -359,5 +360,65 @@ const struct api_route api_routes[] = {
      "and series\"},\"404\":{\"description\":\"unknown indicator\"},\"422\":{\"description\":\"a bad "
      "parameter (field params.NAME), symbol, tf, count or series element\"},\"503\":{\"description\":"
      "\"market_unavailable\"}}"},
+    /* Strategies per trading account (docs/api.md "Strategies"): the strategy's account decides
+     * (api/ownership.c maps /strategies/{id} and POST /strategies to it). */
+    {API_GET, "/api/v1/strategy-types", "strategy_types", h_strategy_types, NULL,
+     "the strategy catalog: each type's parameter schema, and the risk and sizing fields", "strategies",
+     "{\"200\":{\"description\":\"items: name, description, params [name, type, default, min, max, description]; "
+     "risk [name, type, description]; modes; timeframes\"}}"},
+    {API_GET, "/api/v1/strategies", "strategies.list", h_strategies_list, NULL,
+     "strategies of the accounts the caller owns or was granted (admin: all) (?account_id=&cursor=&limit=)",
+     "strategies",
+     "{\"200\":{\"description\":\"items: id, account_id, type, name, symbols, timeframes, params, mode, risk, state, "
+     "state_reason, last_signal, created, updated; next_cursor\"},\"422\":{\"description\":\"bad query\"}}"},
+    {API_POST, "/api/v1/strategies", "strategies.create", h_strategies_create, h_strategies_create_body,
+     "create a strategy on an account the caller owns (stopped; paper mode)", "strategies",
+     "{\"201\":{\"description\":\"the strategy\"},\"400\":{\"description\":\"a missing or mistyped field\"},"
+     "\"403\":{\"description\":\"read-only access to the account\"},\"404\":{\"description\":\"absent or another "
+     "tenant's account\"},\"422\":{\"description\":\"an invalid field, named (params.fast, symbols[0], risk.qty, "
+     "mode: live_unavailable)\"},\"503\":{\"description\":\"market_unavailable\"}}"},
+    {API_GET, "/api/v1/strategies/{id}", "strategies.get", h_strategies_get, NULL,
+     "a strategy with its status (state, positions, last signal, P&L, orders count)", "strategies",
+     "{\"200\":{\"description\":\"the strategy and status {state, in_kernel, orders_count, orders_denied, positions, "
+     "pnl {realized, unrealized}, last_signal, last_error}\"},\"404\":{\"description\":\"absent or another tenant's\"}}"},
+    {API_PATCH, "/api/v1/strategies/{id}", "strategies.update", h_strategies_update, h_strategies_update_body,
+     "change a stopped strategy (owner)", "strategies",
+     "{\"200\":{\"description\":\"the strategy\"},\"409\":{\"description\":\"not stopped (the state is named)\"},"
+     "\"422\":{\"description\":\"an invalid field, named\"}}"},
+    {API_DELETE, "/api/v1/strategies/{id}", "strategies.delete", h_strategies_delete, NULL,
+     "delete a stopped strategy (owner)", "strategies",
+     "{\"200\":{\"description\":\"id, deleted\"},\"409\":{\"description\":\"not stopped\"}}"},
+    {API_POST, "/api/v1/strategies/{id}/start", "strategies.start", h_strategies_start, NULL,
+     "start a stopped strategy in the server's paper kernel (owner)", "strategies",
+     "{\"200\":{\"description\":\"the strategy, running\"},\"409\":{\"description\":\"not stopped (invalid_state), "
+     "refused by the risk gate: concurrent-strategy limit or trading state (risk_denied), or a max-loss breach not "
+     "acknowledged (risk_breach)\"},\"422\":{\"description\":\"the strategy refused its params\"},\"503\":"
+     "{\"description\":\"market_unavailable\"}}"},
+    {API_POST, "/api/v1/strategies/{id}/stop", "strategies.stop", h_strategies_stop, NULL,
+     "stop a running or paused strategy (owner)", "strategies",
+     "{\"200\":{\"description\":\"the strategy, stopped\"},\"409\":{\"description\":\"already stopped\"}}"},
+    {API_POST, "/api/v1/strategies/{id}/pause", "strategies.pause", h_strategies_pause, NULL,
+     "pause a running strategy: its indicators keep following the market (owner)", "strategies",
+     "{\"200\":{\"description\":\"the strategy, paused\"},\"409\":{\"description\":\"not running\"}}"},
+    {API_POST, "/api/v1/strategies/{id}/resume", "strategies.resume", h_strategies_resume, NULL,
+     "resume a paused strategy (owner)", "strategies",
+     "{\"200\":{\"description\":\"the strategy, running\"},\"409\":{\"description\":\"not paused, or a max-loss "
+     "breach not acknowledged (risk_breach)\"}}"},
+    {API_GET, "/api/v1/accounts/{id}/risk-limits", "accounts.risk_limits.get", h_risk_limits_get, NULL,
+     "the account's risk limits (paper) and its max-loss breach, if any", "accounts",
+     "{\"200\":{\"description\":\"account_id, mode, max_loss, max_position_qty, max_order_value, max_open_orders, "
+     "max_strategies (the admin's), stored, breached, breach_pnl, breached_at, acknowledged_at\"}}"},
+    {API_PUT, "/api/v1/accounts/{id}/risk-limits", "accounts.risk_limits.set", h_risk_limits_put, h_risk_limits_body,
+     "set the account's risk limits (owner); the kernel's risk gate applies them at once", "accounts",
+     "{\"200\":{\"description\":\"the limits\"},\"422\":{\"description\":\"a limit out of range, named\"}}"},
+    {API_POST, "/api/v1/accounts/{id}/risk-limits/acknowledge", "accounts.risk_limits.acknowledge",
+     h_risk_limits_acknowledge, NULL, "acknowledge a max-loss breach (owner): strategies may resume", "accounts",
+     "{\"200\":{\"description\":\"the limits, breach cleared\"},\"409\":{\"description\":\"no breach "
+     "(invalid_state), or the loss is still beyond max_loss (loss_beyond_limit)\"}}"},
+    {API_GET, "/api/v1/admin/strategy-limits", "admin.strategy_limits.get", h_strategy_limits_get, NULL,
+     "strategies running at once per account, per mode", "admin", "{\"200\":{\"description\":\"paper, live\"}}"},
+    {API_PUT, "/api/v1/admin/strategy-limits", "admin.strategy_limits.set", h_strategy_limits_put,
+     h_strategy_limits_body, "set the running-strategy limits (audited; applies to the next start)", "admin",
+     "{\"200\":{\"description\":\"paper, live\"},\"422\":{\"description\":\"a limit out of 1..1000\"}}"},
 };
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

@@ -799,3 +799,171 @@ int store_broker_secret_replace(struct store *s, int64_t account_id, int64_t con
     TRY(need_blob(secret->nonce_len, STORE_NONCE_MAX, 1, "nonce", err));
     return s->ops->broker_secret_replace(s, account_id, conn_id, expect_key_id, key_id, secret, err);
 }
+
+/* ==== strategies and account risk limits (store.h) ==== */
+
+static const char *const trade_mode_names[] = {"paper", "live"};
+static const char *const strategy_state_names[] = {"stopped", "running", "paused"};
+
+const char *store_trade_mode_name(int mode) { return NAME_OF(trade_mode_names, mode); }
+const char *store_strategy_state_name(int state) { return NAME_OF(strategy_state_names, state); }
+
+/* The fields a caller writes on create and update. */
+static int need_strategy_body(const struct store_strategy *st, struct atp_err *err)
+{
+    TRY(need_ptr(st, "strategy", err));
+    TRY(need_id(st->account_id, "account_id", err));
+    TRY(need_str(st->type, sizeof st->type, 1, "type", err));
+    TRY(need_str(st->name, sizeof st->name, 1, "name", err));
+    TRY(need_str(st->symbols, sizeof st->symbols, 1, "symbols", err));
+    TRY(need_str(st->timeframes, sizeof st->timeframes, 1, "timeframes", err));
+    TRY(need_str(st->params, sizeof st->params, 1, "params", err));
+    TRY(need_str(st->risk, sizeof st->risk, 1, "risk", err));
+    return need_enum(st->mode, store_trade_mode_name, "mode", err);
+}
+
+int store_strategy_create(struct store *s, const struct store_strategy *st, int64_t *id_out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_strategy_body(st, err));
+    TRY(need_ptr(id_out, "id_out", err));
+    return s->ops->strategy_create(s, st, id_out, err);
+}
+
+int store_strategy_get(struct store *s, int64_t account_id, int64_t id, struct store_strategy *out,
+                       struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_id(id, "strategy_id", err));
+    TRY(need_ptr(out, "out", err));
+    memset(out, 0, sizeof *out);
+    return s->ops->strategy_get(s, account_id, id, out, err);
+}
+
+int store_strategy_account(struct store *s, int64_t id, int64_t *account_id_out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(id, "strategy_id", err));
+    TRY(need_ptr(account_id_out, "account_id_out", err));
+    *account_id_out = 0;
+    return s->ops->strategy_account(s, id, account_id_out, err);
+}
+
+int store_strategy_list(struct store *s, const struct store_strategy_filter *f, const struct store_page *page,
+                        struct store_strategy *out, struct store_page_out *res, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_page(page, out, res, err));
+    struct store_strategy_filter all = {0};
+    if (!f)
+        f = &all;
+    if (f->user_id < 0 || f->account_id < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, f->user_id < 0 ? "user_id" : "account_id", "must be >= 0");
+    TRY(need_bool(f->active_only, "active_only", err));
+    return s->ops->strategy_list(s, f, page, out, res, err);
+}
+
+int store_strategy_update(struct store *s, const struct store_strategy *v, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_strategy_body(v, err));
+    TRY(need_id(v->id, "strategy_id", err));
+    return s->ops->strategy_update(s, v, err);
+}
+
+int store_strategy_delete(struct store *s, int64_t account_id, int64_t id, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_id(id, "strategy_id", err));
+    return s->ops->strategy_delete(s, account_id, id, err);
+}
+
+int store_strategy_set_state(struct store *s, int64_t account_id, int64_t id, int state, const char *reason,
+                             struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_id(id, "strategy_id", err));
+    TRY(need_enum(state, store_strategy_state_name, "state", err));
+    /* A reason is for people: a long one is cut rather than refused (a strategy's failure text). */
+    char cut[STORE_STRAT_REASON_MAX];
+    size_t n = reason ? strnlen(reason, sizeof cut - 1) : 0;
+    memcpy(cut, reason ? reason : "", n);
+    cut[n] = '\0';
+    return s->ops->strategy_set_state(s, account_id, id, state, cut, err);
+}
+
+int store_strategy_set_signal(struct store *s, int64_t account_id, int64_t id, const char *signal_json,
+                              int64_t ts_ns, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_id(id, "strategy_id", err));
+    TRY(need_str(signal_json, STORE_STRAT_SIGNAL_MAX, 1, "signal", err));
+    return s->ops->strategy_set_signal(s, account_id, id, signal_json, ts_ns, err);
+}
+
+static int need_mode(int mode, struct atp_err *err) { return need_enum(mode, store_trade_mode_name, "mode", err); }
+
+int store_risk_limits_get(struct store *s, int64_t account_id, int mode, struct store_risk_limits *out,
+                          struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_mode(mode, err));
+    TRY(need_ptr(out, "out", err));
+    memset(out, 0, sizeof *out);
+    return s->ops->risk_limits_get(s, account_id, mode, out, err);
+}
+
+int store_risk_limits_set(struct store *s, const struct store_risk_limits *lim, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(lim, "limits", err));
+    TRY(need_id(lim->account_id, "account_id", err));
+    TRY(need_mode(lim->mode, err));
+    const char *neg = lim->max_loss < 0             ? "max_loss"
+                      : lim->max_position_qty < 0   ? "max_position_qty"
+                      : lim->max_order_value < 0    ? "max_order_value"
+                      : lim->max_open_orders < 0    ? "max_open_orders"
+                                                    : NULL;
+    if (neg)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, neg, "must be >= 0 (0: off)");
+    return s->ops->risk_limits_set(s, lim, err);
+}
+
+int store_risk_breach_record(struct store *s, int64_t account_id, int mode, int64_t pnl, int64_t ts_ns,
+                             struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_mode(mode, err));
+    return s->ops->risk_breach_record(s, account_id, mode, pnl, ts_ns, err);
+}
+
+int store_risk_breach_ack(struct store *s, int64_t account_id, int mode, int64_t ts_ns, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_mode(mode, err));
+    return s->ops->risk_breach_ack(s, account_id, mode, ts_ns, err);
+}
+
+int store_strategy_limit_get(struct store *s, int mode, int32_t *max_running_out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_mode(mode, err));
+    TRY(need_ptr(max_running_out, "max_running_out", err));
+    return s->ops->strategy_limit_get(s, mode, max_running_out, err);
+}
+
+int store_strategy_limit_set(struct store *s, int mode, int32_t max_running, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_mode(mode, err));
+    if (max_running < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "max_running", "must be >= 0");
+    return s->ops->strategy_limit_set(s, mode, max_running, err);
+}

@@ -432,6 +432,108 @@ int store_broker_secret_replace(struct store *s, int64_t account_id, int64_t con
 
 /* ---- end of the administration additions ---- */
 
+/* ==== strategies and account risk limits (issue 5 §2; docs/strategies.md "In the server") ====
+ * Strategy instances belong to a trading account and are scoped by it like every child row: a
+ * strategy id of another account is ATP_ENOTFOUND. The server keeps the runtime (the paper
+ * kernel) and the store in step: the stored state is what a restart resumes. */
+
+#define STORE_STRAT_TYPE_MAX 64
+#define STORE_STRAT_JSON_MAX 2048   /* symbols, params, risk: JSON text */
+#define STORE_STRAT_TFS_MAX 128     /* timeframes: JSON text */
+#define STORE_STRAT_REASON_MAX 256
+#define STORE_STRAT_SIGNAL_MAX 512  /* the last signal: JSON text */
+
+enum store_trade_mode { STORE_MODE_PAPER = 0, STORE_MODE_LIVE };
+enum store_strategy_state { STORE_STRAT_STOPPED = 0, STORE_STRAT_RUNNING, STORE_STRAT_PAUSED };
+/* "paper", "live" / "stopped", "running", "paused"; NULL when out of range. */
+const char *store_trade_mode_name(int mode);
+const char *store_strategy_state_name(int state);
+
+struct store_strategy {
+    int64_t id;
+    int64_t account_id;
+    char type[STORE_STRAT_TYPE_MAX];          /* registry name, non-empty */
+    char name[STORE_NAME_MAX];                /* non-empty */
+    char symbols[STORE_STRAT_JSON_MAX];       /* JSON array, non-empty text */
+    char timeframes[STORE_STRAT_TFS_MAX];     /* JSON array, non-empty text */
+    char params[STORE_STRAT_JSON_MAX];        /* JSON object ("{}" when none) */
+    char risk[STORE_STRAT_JSON_MAX];          /* JSON object */
+    int mode;                                 /* enum store_trade_mode */
+    int state;                                /* enum store_strategy_state */
+    char state_reason[STORE_STRAT_REASON_MAX];
+    char last_signal[STORE_STRAT_SIGNAL_MAX]; /* JSON object, "" before any signal */
+    int64_t last_signal_ns;
+    int64_t created_ns;                       /* set by the store */
+    int64_t updated_ns;                       /* set by the store on every change */
+};
+
+/* Creates a strategy from st (id, state, reason, signal and times ignored: it starts stopped).
+ * ATP_ENOTFOUND (field "account_id") for an absent account. */
+int store_strategy_create(struct store *s, const struct store_strategy *st, int64_t *id_out, struct atp_err *err);
+/* Strategy id of account_id. ATP_ENOTFOUND (field "strategy_id"). */
+int store_strategy_get(struct store *s, int64_t account_id, int64_t id, struct store_strategy *out,
+                       struct atp_err *err);
+/* The account a strategy belongs to: for the server's ownership resolution only (the policy then
+ * decides on that account). ATP_ENOTFOUND (field "strategy_id"). */
+int store_strategy_account(struct store *s, int64_t id, int64_t *account_id_out, struct atp_err *err);
+
+struct store_strategy_filter {
+    int64_t user_id;    /* > 0: only accounts the user owns or was granted; 0: every account */
+    int64_t account_id; /* > 0: only this account */
+    int active_only;    /* 1: only running and paused ones (the server's restart) */
+};
+/* Strategies in id order (cursor: id). f may be NULL (everything). */
+int store_strategy_list(struct store *s, const struct store_strategy_filter *f, const struct store_page *page,
+                        struct store_strategy *out, struct store_page_out *res, struct atp_err *err);
+/* Replaces name, symbols, timeframes, params and risk of (v->account_id, v->id), only while it is
+ * stopped: ATP_ESTATE (field "state") otherwise; ATP_ENOTFOUND (field "strategy_id"). */
+int store_strategy_update(struct store *s, const struct store_strategy *v, struct atp_err *err);
+/* Deletes a stopped strategy: ATP_ESTATE (field "state") when it is not; ATP_ENOTFOUND. */
+int store_strategy_delete(struct store *s, int64_t account_id, int64_t id, struct atp_err *err);
+/* Records a state (enum store_strategy_state) and why (reason may be NULL or ""). ATP_ENOTFOUND. */
+int store_strategy_set_state(struct store *s, int64_t account_id, int64_t id, int state, const char *reason,
+                             struct atp_err *err);
+/* Records the last signal (JSON text, non-empty) at ts_ns. ATP_ENOTFOUND. */
+int store_strategy_set_signal(struct store *s, int64_t account_id, int64_t id, const char *signal_json,
+                              int64_t ts_ns, struct atp_err *err);
+
+/* Risk limits of (account, mode), set by the owner, and the loss-limit breach in force. A limit
+ * of 0 is off. Amounts are px (1/10000 rupee, core/px.h). */
+struct store_risk_limits {
+    int64_t account_id;
+    int mode;                 /* enum store_trade_mode */
+    int64_t max_loss;         /* breach when the day's net P&L <= -max_loss */
+    int64_t max_position_qty; /* |position| per instrument, units */
+    int64_t max_order_value;  /* one order's qty x price */
+    int32_t max_open_orders;
+    int breached;             /* 1 from a breach until the owner acknowledges it */
+    int64_t breach_pnl;       /* net P&L that breached */
+    int64_t breached_ns;
+    int64_t acknowledged_ns;  /* the last acknowledgement, 0: never */
+    int64_t updated_ns;       /* set by the store */
+};
+/* ATP_ENOTFOUND (field "account_id") when none were ever set for (account, mode). */
+int store_risk_limits_get(struct store *s, int64_t account_id, int mode, struct store_risk_limits *out,
+                          struct atp_err *err);
+/* Inserts or replaces the four limits of (lim->account_id, lim->mode); the breach fields are kept
+ * (a new row starts unbreached). Negative limits: ATP_EINVAL naming the field. ATP_ENOTFOUND
+ * (field "account_id") for an absent account. */
+int store_risk_limits_set(struct store *s, const struct store_risk_limits *lim, struct atp_err *err);
+/* Records a breach of (account, mode) at ts_ns with the net P&L that caused it (a row with the
+ * limits off is created when none exists). */
+int store_risk_breach_record(struct store *s, int64_t account_id, int mode, int64_t pnl, int64_t ts_ns,
+                             struct atp_err *err);
+/* Clears the breach at ts_ns. ATP_ESTATE (field "breached") when none is in force. */
+int store_risk_breach_ack(struct store *s, int64_t account_id, int mode, int64_t ts_ns, struct atp_err *err);
+
+/* The admin's limit of strategies running at once per account in a mode. ATP_ENOTFOUND (field
+ * "mode") when never set (the server's default applies). */
+int store_strategy_limit_get(struct store *s, int mode, int32_t *max_running_out, struct atp_err *err);
+/* max_running >= 0 (0: no strategy may start). */
+int store_strategy_limit_set(struct store *s, int mode, int32_t max_running, struct atp_err *err);
+
+/* ==== end of strategies ==== */
+
 /* ---- lifecycle and migrations ---- */
 
 /* Opens the store named by url (see the top of this file). *out is owned by the caller

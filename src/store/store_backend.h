@@ -118,6 +118,28 @@ struct store_ops {
     int (*broker_secret_replace)(struct store *s, int64_t account_id, int64_t id, const char *expect_key_id,
                                  const char *key_id, const struct store_broker_secret *sec,
                                  struct atp_err *err);
+    /* ==== strategies (store.h) ==== */
+    int (*strategy_create)(struct store *s, const struct store_strategy *st, int64_t *id, struct atp_err *err);
+    int (*strategy_get)(struct store *s, int64_t account_id, int64_t id, struct store_strategy *out,
+                        struct atp_err *err);
+    int (*strategy_account)(struct store *s, int64_t id, int64_t *account_id, struct atp_err *err);
+    int (*strategy_list)(struct store *s, const struct store_strategy_filter *f, const struct store_page *p,
+                         struct store_strategy *out, struct store_page_out *res, struct atp_err *err);
+    int (*strategy_update)(struct store *s, const struct store_strategy *v, struct atp_err *err);
+    int (*strategy_delete)(struct store *s, int64_t account_id, int64_t id, struct atp_err *err);
+    int (*strategy_set_state)(struct store *s, int64_t account_id, int64_t id, int state, const char *reason,
+                              struct atp_err *err);
+    int (*strategy_set_signal)(struct store *s, int64_t account_id, int64_t id, const char *signal_json,
+                               int64_t ts_ns, struct atp_err *err);
+    int (*risk_limits_get)(struct store *s, int64_t account_id, int mode, struct store_risk_limits *out,
+                           struct atp_err *err);
+    int (*risk_limits_set)(struct store *s, const struct store_risk_limits *lim, struct atp_err *err);
+    int (*risk_breach_record)(struct store *s, int64_t account_id, int mode, int64_t pnl, int64_t ts_ns,
+                              struct atp_err *err);
+    int (*risk_breach_ack)(struct store *s, int64_t account_id, int mode, int64_t ts_ns, struct atp_err *err);
+    int (*strategy_limit_get)(struct store *s, int mode, int32_t *max_running, struct atp_err *err);
+    int (*strategy_limit_set)(struct store *s, int mode, int32_t max_running, struct atp_err *err);
+    /* ==== end of strategies ==== */
 };
 
 struct store {
@@ -146,5 +168,11 @@ void store_email_key(const char *email, char *key);
 #define STORE_BROKER_COLS "id, account_id, broker, key_id, masked, created_ns"
 #define STORE_AUDIT_COLS "id, ts_ns, user_id, account_id, action, resource, ip, user_agent, result, details"
 #define STORE_NOTIF_COLS "id, user_id, type, title, body, read, ts_ns"
+#define STORE_STRATEGY_COLS                                                                              \
+    "id, account_id, type, name, symbols, timeframes, params, mode, risk, state, state_reason, "   \
+    "last_signal, last_signal_ns, created_ns, updated_ns"
+#define STORE_RISK_LIMITS_COLS                                                                           \
+    "account_id, mode, max_loss, max_position_qty, max_order_value, max_open_orders, breached, "   \
+    "breach_pnl, breached_ns, acknowledged_ns, updated_ns"
 
 #endif

@@ -460,6 +460,15 @@ int atp_indicator(struct atp_ctx *ctx, uint32_t instrument, enum atp_tf tf, cons
     si->valid = 0;
     for (int o = 0; o < ATP_IND_MAX_OUTPUTS; o++)
         si->last[o] = NAN;
+    /* Warm-up: a strategy added to a running market (the server's paper kernel, or its restart)
+     * starts with the bars the engine already holds, oldest first, so it trades at once as if
+     * it had seen them live. In a backtest the engine is empty here and this does nothing. */
+    const struct candle_series *hist = md_engine_series(ctx->host->eng, instrument, (enum tf)tf);
+    for (uint32_t i = hist ? hist->count : 0; i-- > 0;) {
+        struct atp_bar_in bin;
+        md_bar_to_ind(candles_get(hist, i), &bin);
+        si->valid = ind_update(si->ind, &bin, si->last) == 1;
+    }
     return s->n_inds++;
 }
 

@@ -180,6 +180,7 @@ class World:
         self.pending_invitation = self.invite(f"outsider-{label}-{uniq()}@example.com")
         self.broker_conn = self.create_broker_conn()
         self.owner_notification = self.fresh_owner_notification()
+        self.strategy = self.create_strategy()
 
     def as_(self, who, method, path, body=None, raw=None, headers=None):
         return self.api.request(method, path, token=self.token.get(who), body=body, raw=raw,
@@ -213,6 +214,15 @@ class World:
                      body={"broker": "kite", "credentials": cred})
         if r.status != 201:
             raise RuntimeError(f"create broker connection (is ATP_MASTER_KEY set?): {r}")
+        return r.json["id"]
+
+    def create_strategy(self):
+        """A new stopped strategy of account A (owner); its id. Needs the server's market data."""
+        r = self.as_("owner", "POST", "/api/v1/strategies",
+                     body={"account_id": self.account_a, "type": "sma_crossover", "symbols": ["RELIANCE"],
+                           "params": {"fast": 5, "slow": 20}, "risk": {"qty": 1}})
+        if r.status != 201:
+            raise RuntimeError(f"create strategy: {r}")
         return r.json["id"]
 
     def fresh_owner_notification(self):
@@ -294,6 +304,7 @@ class World:
             ("notifications", "id"): self.owner_notification,
             ("broker-connections", "conn_id"): self.broker_conn,
             ("indicators", "name"): "sma",
+            ("strategies", "id"): self.strategy,
         }
 
 

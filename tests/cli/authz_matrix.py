@@ -17,6 +17,7 @@ Adding a route: one row in authz_expected.tsv; plus a SETUP entry when the route
 up its resource (and a TEARDOWN entry when it changes its caller); plus a base_params entry in atp_api.py when it has a new path parameter name."""
 
 import json
+import re
 import sys
 
 from atp_api import ABSENT_ID, ACTORS, PASSWORD, Api, World, body_from_schema, fill_path, \
@@ -52,6 +53,9 @@ SETUP = {
     # body sets the fixture password again, and the caller's own session (the actor's token) stays.
     "me.totp.verify": lambda w, who: {"code": totp_code(w.totp_enrol(who))},
     "me.totp.disable": lambda w, who: (w.totp_enable(who), {})[1],
+    # Strategies: the body names account A; a delete consumes a fresh stopped strategy of A.
+    "strategies.create": lambda w, who: {"account_id": w.account_a},
+    "strategies.delete": lambda w, who: {"params": {"id": w.create_strategy()}},
 }
 
 # Per route name: called after every call of that route as actor who (whatever it answered), to
@@ -85,8 +89,12 @@ def load_expected(path):
 
 
 def substitute(value, env):
-    """The body template with every "{name}" inside its strings replaced from env."""
+    """The body template with every "{name}" inside its strings replaced from env; a string that is
+    exactly "{name}" of an integer becomes that integer (ids: "account_id":"{account_id}")."""
     if isinstance(value, str):
+        m = re.fullmatch(r"\{([a-z_]+)\}", value)
+        if m and isinstance(env.get(m.group(1)), int):
+            return env[m.group(1)]
         for k, v in env.items():
             value = value.replace("{" + k + "}", str(v))
         return value

@@ -1468,3 +1468,182 @@ void store_suite_admin_broker_rotation(const struct store_suite_env *env)
     cr_assert_arr_eq(got.ciphertext, sec.ciphertext, 100);
     end(&c);
 }
+
+/* ---- strategies and account risk limits ---- */
+
+static void fill_strategy(struct store_strategy *st, int64_t account, const char *name)
+{
+    memset(st, 0, sizeof *st);
+    st->account_id = account;
+    snprintf(st->type, sizeof st->type, "sma_crossover");
+    snprintf(st->name, sizeof st->name, "%s", name);
+    snprintf(st->symbols, sizeof st->symbols, "[\"RELIANCE\"]");
+    snprintf(st->timeframes, sizeof st->timeframes, "[\"1m\"]");
+    snprintf(st->params, sizeof st->params, "{\"fast\":5,\"slow\":20}");
+    snprintf(st->risk, sizeof st->risk, "{\"qty\":1}");
+    st->mode = STORE_MODE_PAPER;
+}
+
+/* Create, get (scoped by account), state and signal, update and delete only while stopped,
+ * lists filtered by user, account and activity, with pagination. */
+void store_suite_strategies(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t alice = add_user(&c, "sa@example.com", STORE_ROLE_TRADER);
+    int64_t bob = add_user(&c, "sb@example.com", STORE_ROLE_TRADER);
+    int64_t ivan = add_user(&c, "si@example.com", STORE_ROLE_INVESTOR);
+    int64_t a1 = add_account(&c, alice, "A1"), a2 = add_account(&c, alice, "A2");
+    int64_t b1 = add_account(&c, bob, "B1");
+    OK(store_access_grant(c.s, a2, ivan, STORE_ACCESS_INVESTOR, &err));
+
+    static struct store_strategy st, got;
+    int64_t ids[5] = {0};
+    const int64_t owners[5] = {a1, a1, a2, b1, a1};
+    for (int i = 0; i < 5; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "s%d 'quoted'", i);
+        fill_strategy(&st, owners[i], name);
+        OK(store_strategy_create(c.s, &st, &ids[i], &err));
+        cr_assert_gt(ids[i], i ? ids[i - 1] : 0);
+    }
+    OK(store_strategy_get(c.s, a1, ids[0], &got, &err));
+    cr_assert_str_eq(got.name, "s0 'quoted'");
+    cr_assert_str_eq(got.params, "{\"fast\":5,\"slow\":20}");
+    cr_assert_eq(got.state, STORE_STRAT_STOPPED);
+    cr_assert_eq(got.mode, STORE_MODE_PAPER);
+    cr_assert_str_eq(got.last_signal, "");
+    cr_assert_gt(got.created_ns, T0);
+    /* Tenancy: another account's strategy id is absent. */
+    FAILS(store_strategy_get(c.s, b1, ids[0], &got, &err), ATP_ENOTFOUND, "strategy_id");
+    int64_t acct = 0;
+    OK(store_strategy_account(c.s, ids[3], &acct, &err));
+    cr_assert_eq(acct, b1);
+    FAILS(store_strategy_account(c.s, 999999, &acct, &err), ATP_ENOTFOUND, "strategy_id");
+    fill_strategy(&st, 999999, "ghost");
+    FAILS(store_strategy_create(c.s, &st, &ids[4], &err), ATP_ENOTFOUND, "account_id");
+    fill_strategy(&st, a1, "");
+    FAILS(store_strategy_create(c.s, &st, &ids[4], &err), ATP_EINVAL, "name");
+    fill_strategy(&st, a1, "x");
+    st.mode = 7;
+    FAILS(store_strategy_create(c.s, &st, &ids[4], &err), ATP_EINVAL, "mode");
+
+    /* Running: update and delete refused with the state named. */
+    OK(store_strategy_set_state(c.s, a1, ids[0], STORE_STRAT_RUNNING, "", &err));
+    fill_strategy(&st, a1, "renamed");
+    st.id = ids[0];
+    FAILS(store_strategy_update(c.s, &st, &err), ATP_ESTATE, "state");
+    cr_assert(strstr(err.msg, "running"), "%s", err.msg);
+    FAILS(store_strategy_delete(c.s, a1, ids[0], &err), ATP_ESTATE, "state");
+    FAILS(store_strategy_set_state(c.s, b1, ids[0], STORE_STRAT_PAUSED, "x", &err), ATP_ENOTFOUND, "strategy_id");
+    FAILS(store_strategy_set_state(c.s, a1, ids[0], 9, "x", &err), ATP_EINVAL, "state");
+    OK(store_strategy_set_signal(c.s, a1, ids[0], "{\"intent\":\"ENTRY_LONG\"}", T0 + 5, &err));
+    OK(store_strategy_set_state(c.s, a1, ids[0], STORE_STRAT_PAUSED, "max loss breached", &err));
+    OK(store_strategy_get(c.s, a1, ids[0], &got, &err));
+    cr_assert_eq(got.state, STORE_STRAT_PAUSED);
+    cr_assert_str_eq(got.state_reason, "max loss breached");
+    cr_assert_str_eq(got.last_signal, "{\"intent\":\"ENTRY_LONG\"}");
+    cr_assert_eq(got.last_signal_ns, T0 + 5);
+
+    /* Lists: by user (owned + granted), by account, active only, paginated. */
+    static struct store_strategy out[8];
+    struct store_page_out res;
+    struct store_strategy_filter f = {.user_id = alice};
+    OK(store_strategy_list(c.s, &f, &(struct store_page){0, 2}, out, &res, &err));
+    cr_assert_eq(res.count, 2);
+    cr_assert_eq(out[0].id, ids[0]);
+    cr_assert_eq(res.next_cursor, ids[1]);
+    OK(store_strategy_list(c.s, &f, &(struct store_page){res.next_cursor, 2}, out, &res, &err));
+    cr_assert_eq(res.count, 2);
+    cr_assert_eq(out[0].id, ids[2]);
+    cr_assert_eq(out[1].id, ids[4], "bob's strategy is not alice's");
+    cr_assert_eq(res.next_cursor, 0);
+    f = (struct store_strategy_filter){.user_id = ivan};
+    OK(store_strategy_list(c.s, &f, &(struct store_page){0, 8}, out, &res, &err));
+    cr_assert_eq(res.count, 1, "the investor sees the account it was granted");
+    cr_assert_eq(out[0].id, ids[2]);
+    f = (struct store_strategy_filter){.account_id = a1};
+    OK(store_strategy_list(c.s, &f, &(struct store_page){0, 8}, out, &res, &err));
+    cr_assert_eq(res.count, 3);
+    f = (struct store_strategy_filter){.active_only = 1};
+    OK(store_strategy_list(c.s, &f, &(struct store_page){0, 8}, out, &res, &err));
+    cr_assert_eq(res.count, 1, "only the paused one is active");
+    cr_assert_eq(out[0].id, ids[0]);
+    OK(store_strategy_list(c.s, NULL, &(struct store_page){0, 8}, out, &res, &err));
+    cr_assert_eq(res.count, 5);
+
+    /* Stopped again: update and delete go through. */
+    OK(store_strategy_set_state(c.s, a1, ids[0], STORE_STRAT_STOPPED, NULL, &err));
+    OK(store_strategy_update(c.s, &st, &err));
+    OK(store_strategy_get(c.s, a1, ids[0], &got, &err));
+    cr_assert_str_eq(got.name, "renamed");
+    cr_assert_str_eq(got.last_signal, "{\"intent\":\"ENTRY_LONG\"}", "the signal stays");
+    OK(store_strategy_delete(c.s, a1, ids[0], &err));
+    FAILS(store_strategy_get(c.s, a1, ids[0], &got, &err), ATP_ENOTFOUND, "strategy_id");
+    FAILS(store_strategy_delete(c.s, a1, ids[0], &err), ATP_ENOTFOUND, "strategy_id");
+    end(&c);
+}
+
+void store_suite_risk_limits_and_breach(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t alice = add_user(&c, "ra@example.com", STORE_ROLE_TRADER);
+    int64_t a1 = add_account(&c, alice, "A1");
+    struct store_risk_limits lim, got;
+    FAILS(store_risk_limits_get(c.s, a1, STORE_MODE_PAPER, &got, &err), ATP_ENOTFOUND, "account_id");
+    memset(&lim, 0, sizeof lim);
+    lim.account_id = a1;
+    lim.mode = STORE_MODE_PAPER;
+    lim.max_loss = 5000 * 10000LL;
+    lim.max_position_qty = 100;
+    lim.max_order_value = 250000 * 10000LL;
+    lim.max_open_orders = 20;
+    OK(store_risk_limits_set(c.s, &lim, &err));
+    OK(store_risk_limits_get(c.s, a1, STORE_MODE_PAPER, &got, &err));
+    cr_assert_eq(got.max_loss, lim.max_loss);
+    cr_assert_eq(got.max_position_qty, 100);
+    cr_assert_eq(got.max_order_value, lim.max_order_value);
+    cr_assert_eq(got.max_open_orders, 20);
+    cr_assert_eq(got.breached, 0);
+    FAILS(store_risk_limits_get(c.s, a1, STORE_MODE_LIVE, &got, &err), ATP_ENOTFOUND, "account_id");
+    lim.max_loss = -1;
+    FAILS(store_risk_limits_set(c.s, &lim, &err), ATP_EINVAL, "max_loss");
+    lim.max_loss = 1;
+    lim.account_id = 999999;
+    FAILS(store_risk_limits_set(c.s, &lim, &err), ATP_ENOTFOUND, "account_id");
+
+    FAILS(store_risk_breach_ack(c.s, a1, STORE_MODE_PAPER, T0, &err), ATP_ESTATE, "breached");
+    OK(store_risk_breach_record(c.s, a1, STORE_MODE_PAPER, -6000 * 10000LL, T0 + 7, &err));
+    /* A new limit keeps the breach: only the acknowledgement clears it. */
+    lim.account_id = a1;
+    lim.max_loss = 8000 * 10000LL;
+    OK(store_risk_limits_set(c.s, &lim, &err));
+    OK(store_risk_limits_get(c.s, a1, STORE_MODE_PAPER, &got, &err));
+    cr_assert_eq(got.breached, 1);
+    cr_assert_eq(got.breach_pnl, -6000 * 10000LL);
+    cr_assert_eq(got.breached_ns, T0 + 7);
+    cr_assert_eq(got.max_loss, 8000 * 10000LL);
+    OK(store_risk_breach_ack(c.s, a1, STORE_MODE_PAPER, T0 + 9, &err));
+    OK(store_risk_limits_get(c.s, a1, STORE_MODE_PAPER, &got, &err));
+    cr_assert_eq(got.breached, 0);
+    cr_assert_eq(got.acknowledged_ns, T0 + 9);
+    FAILS(store_risk_breach_ack(c.s, a1, STORE_MODE_PAPER, T0, &err), ATP_ESTATE, "breached");
+    /* A breach of a mode with no limits row creates one, limits off. */
+    OK(store_risk_breach_record(c.s, a1, STORE_MODE_LIVE, -1, T0 + 11, &err));
+    OK(store_risk_limits_get(c.s, a1, STORE_MODE_LIVE, &got, &err));
+    cr_assert_eq(got.breached, 1);
+    cr_assert_eq(got.max_loss, 0);
+
+    int32_t max = -1;
+    FAILS(store_strategy_limit_get(c.s, STORE_MODE_PAPER, &max, &err), ATP_ENOTFOUND, "mode");
+    OK(store_strategy_limit_set(c.s, STORE_MODE_PAPER, 3, &err));
+    OK(store_strategy_limit_set(c.s, STORE_MODE_PAPER, 2, &err));
+    OK(store_strategy_limit_get(c.s, STORE_MODE_PAPER, &max, &err));
+    cr_assert_eq(max, 2);
+    FAILS(store_strategy_limit_set(c.s, STORE_MODE_LIVE, -1, &err), ATP_EINVAL, "max_running");
+    FAILS(store_strategy_limit_set(c.s, 5, 1, &err), ATP_EINVAL, "mode");
+    end(&c);
+}

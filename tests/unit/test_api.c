@@ -8,6 +8,7 @@
 #include "api/h_accounts.h"
 #include "api/http.h"
 #include "api/json_err.h"
+#include "api/ownership.h"
 #include "api/policy.h"
 #include "api/ratelimit.h"
 #include "api/request.h"
@@ -71,7 +72,7 @@ Test(api_tables, authorization_matrix_of_me)
 
 /* Accounts: route x role x relation. A = allow, U = 401, F = 403, H = 404 (hidden). Relations in
  * order NONE, OWNER, INVITED, STRANGER, VISIBLE; columns anonymous, investor, trader, admin. The
- * server never hands an account route NONE for a logged-in caller (h_accounts_relation), but the
+ * server never hands an account route NONE for a logged-in caller (api_ownership_resolve), but the
  * rows are still total. */
 struct matrix_row {
     const char *route;
@@ -190,8 +191,9 @@ Test(api_tables, authorization_matrix_of_market_data)
             cr_assert(strncmp(api_routes[i].pattern, "/api/v1/accounts/", 17) != 0, "%s", api_routes[i].name);
 }
 
-/* The ownership resolution applies to every /api/v1/accounts/{id} route and to nothing else; an
- * anonymous caller gets NONE (401 from the policy), a logged-in one STRANGER without a store. */
+/* The ownership resolution applies to every /api/v1/accounts/{id} route, every
+ * /api/v1/strategies/{id} route and POST /api/v1/strategies, and to nothing else; an anonymous
+ * caller gets NONE (401 from the policy), a logged-in one STRANGER without a store. */
 Test(api_tables, ownership_resolution_covers_account_routes)
 {
     struct api_param params[1];
@@ -199,15 +201,59 @@ Test(api_tables, ownership_resolution_covers_account_routes)
     params[0].name = "id";
     params[0].name_len = 2;
     snprintf(params[0].value, sizeof params[0].value, "7");
+    json_t *body = json_pack("{s:i}", "account_id", 7);
+    int n_scoped = 0;
     for (size_t i = 0; i < api_n_routes; i++) {
         const struct api_route *r = &api_routes[i];
         enum api_relation rel = API_REL_OWNER;
-        cr_assert_eq(h_accounts_relation(NULL, r, params, 1, 5, API_ROLE_TRADER, &rel), 0);
-        int scoped = strncmp(r->pattern, "/api/v1/accounts/{id}", 21) == 0;
+        cr_assert_eq(api_ownership_resolve(NULL, r, params, 1, body, 5, API_ROLE_TRADER, &rel), 0);
+        int scoped = strncmp(r->pattern, "/api/v1/accounts/{id}", 21) == 0 ||
+                     strncmp(r->pattern, "/api/v1/strategies/{id}", 23) == 0 ||
+                     (r->method == API_POST && strcmp(r->pattern, "/api/v1/strategies") == 0);
+        n_scoped += scoped;
         cr_assert_eq(rel, scoped ? API_REL_STRANGER : API_REL_NONE, "%s", r->name);
-        cr_assert_eq(h_accounts_relation(NULL, r, params, 1, 0, API_ROLE_ANONYMOUS, &rel), 0);
+        cr_assert_eq(api_ownership_resolve(NULL, r, params, 1, body, 0, API_ROLE_ANONYMOUS, &rel), 0);
         cr_assert_eq(rel, API_REL_NONE, "%s anonymous", r->name);
+        /* A route whose account is in its body declares that body. */
+        const struct api_account_ref *ref = api_ownership_ref(r);
+        if (ref && ref->needs_body)
+            cr_assert_not_null(r->body, "%s", r->name);
     }
+    cr_assert_geq(n_scoped, 10 + 7, "the account and strategy routes");
+    /* Without an id: a stranger (404), never the caller's. */
+    params[0].value[0] = 'x';
+    enum api_relation rel = API_REL_OWNER;
+    for (size_t i = 0; i < api_n_routes; i++)
+        if (!strcmp(api_routes[i].name, "strategies.get")) {
+            cr_assert_eq(api_ownership_resolve(NULL, &api_routes[i], params, 1, NULL, 5, API_ROLE_TRADER, &rel), 0);
+            cr_assert_eq(rel, API_REL_STRANGER);
+        }
+    json_decref(body);
+}
+
+/* Strategies and risk limits: the owner acts; invited users read; an admin reads every account's
+ * and acts on its own only (VISIBLE: 403 on writes); a stranger gets 404; anonymous 401. */
+Test(api_tables, authorization_matrix_of_strategies)
+{
+    static const struct matrix_row rows[] = {
+        /*                                    NONE    OWNER   INVITED STRANGER VISIBLE */
+        {"strategy_types", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"strategies.list", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"strategies.create", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"strategies.get", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
+        {"strategies.update", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"strategies.delete", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"strategies.start", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"strategies.stop", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"strategies.pause", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"strategies.resume", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"accounts.risk_limits.get", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
+        {"accounts.risk_limits.set", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"accounts.risk_limits.acknowledge", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"admin.strategy_limits.get", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"admin.strategy_limits.set", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+    };
+    check_matrix(rows, sizeof rows / sizeof rows[0]);
 }
 
 Test(api_policy, rules_fail_closed_and_hide_other_tenants)

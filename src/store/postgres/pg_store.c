@@ -472,17 +472,13 @@ static int insert_id(struct pg_store *q, enum st id, const struct params *p, con
     return status;
 }
 
-/* Runs a list statement; its last parameter, LIMIT, is appended here as limit + 1 (the extra row
- * only tells whether another page exists). Rows go to out (elem bytes each). */
-static int get_list(struct pg_store *q, enum st id, struct params *prm, const struct store_page *p,
-                    row_reader read, int64_t (*key)(const void *), void *out, size_t elem,
-                    struct store_page_out *res, struct atp_err *err)
+/* Reads a list result of up to limit + 1 rows into out (elem bytes each): the extra row only
+ * tells whether another page exists. Clears r. */
+static int read_page(PGresult *r, const struct store_page *p, row_reader read, int64_t (*key)(const void *),
+                     void *out, size_t elem, struct store_page_out *res, struct atp_err *err)
 {
-    p_i64(prm, (int64_t)p->limit + 1);
     res->count = 0;
     res->next_cursor = 0;
-    PGresult *r = NULL;
-    TRY(run(q, id, prm, NULL, &r, NULL, err));
     int status = ATP_OK;
     int n = PQntuples(r);
     for (int i = 0; i < n; i++) {
@@ -503,6 +499,19 @@ static int get_list(struct pg_store *q, enum st id, struct params *prm, const st
         res->next_cursor = 0;
     }
     return status;
+}
+
+/* Runs a list statement; its last parameter, LIMIT, is appended here as limit + 1 (see read_page). */
+static int get_list(struct pg_store *q, enum st id, struct params *prm, const struct store_page *p,
+                    row_reader read, int64_t (*key)(const void *), void *out, size_t elem,
+                    struct store_page_out *res, struct atp_err *err)
+{
+    p_i64(prm, (int64_t)p->limit + 1);
+    res->count = 0;
+    res->next_cursor = 0;
+    PGresult *r = NULL;
+    TRY(run(q, id, prm, NULL, &r, NULL, err));
+    return read_page(r, p, read, key, out, elem, res, err);
 }
 
 /* ---- lifecycle ---- */
@@ -1708,6 +1717,297 @@ static int pg_broker_secret_replace(struct store *s, int64_t account_id, int64_t
 
 /* ---- end of the administration additions ---- */
 
+/* ==== strategies and account risk limits (store.h) ====
+ * Unnamed statements (run_text), like the administration block: they stand alone. */
+
+static int read_strategy(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct store_strategy *v = out;
+    v->id = col_i64(r, row, 0);
+    v->account_id = col_i64(r, row, 1);
+    TRY(col_text(r, row, 2, v->type, sizeof v->type, "type", err));
+    TRY(col_text(r, row, 3, v->name, sizeof v->name, "name", err));
+    TRY(col_text(r, row, 4, v->symbols, sizeof v->symbols, "symbols", err));
+    TRY(col_text(r, row, 5, v->timeframes, sizeof v->timeframes, "timeframes", err));
+    TRY(col_text(r, row, 6, v->params, sizeof v->params, "params", err));
+    TRY(col_enum(r, row, 7, store_trade_mode_name, &v->mode, "mode", err));
+    TRY(col_text(r, row, 8, v->risk, sizeof v->risk, "risk", err));
+    TRY(col_enum(r, row, 9, store_strategy_state_name, &v->state, "state", err));
+    TRY(col_text(r, row, 10, v->state_reason, sizeof v->state_reason, "state_reason", err));
+    TRY(col_text(r, row, 11, v->last_signal, sizeof v->last_signal, "last_signal", err));
+    v->last_signal_ns = col_i64(r, row, 12);
+    v->created_ns = col_i64(r, row, 13);
+    v->updated_ns = col_i64(r, row, 14);
+    return ATP_OK;
+}
+
+static int64_t key_strategy(const void *row) { return ((const struct store_strategy *)row)->id; }
+
+/* One row of sql read with read, or ATP_ENOTFOUND naming field. */
+static int one_row(struct pg_store *q, const char *sql, const struct params *p, row_reader read, void *out,
+                   const char *field, struct atp_err *err)
+{
+    PGresult *r = NULL;
+    TRY(run_text(q, sql, p, field, &r, NULL, err));
+    int status = PQntuples(r) > 0 ? read(r, 0, out, err)
+                                  : atp_err_set(err, ATP_ENOTFOUND, NULL, 0, field, "not found");
+    PQclear(r);
+    return status;
+}
+
+static int pg_strategy_create(struct store *s, const struct store_strategy *v, int64_t *id, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, v->account_id);
+    p_text(&p, v->type);
+    p_text(&p, v->name);
+    p_text(&p, v->symbols);
+    p_text(&p, v->timeframes);
+    p_text(&p, v->params);
+    p_text(&p, store_trade_mode_name(v->mode));
+    p_text(&p, v->risk);
+    p_i64(&p, store_now(s));
+    PGresult *r = NULL;
+    TRY(run_text(pq(s),
+                 "INSERT INTO strategies (account_id, type, name, symbols, timeframes, params, mode, risk, "
+                 "created_ns, updated_ns) VALUES ($1::bigint, $2::text, $3::text, $4::text, $5::text, $6::text, "
+                 "$7::text, $8::text, $9::bigint, $9::bigint) RETURNING id",
+                 &p, "account_id", &r, NULL, err));
+    int status = PQntuples(r) == 1 ? ATP_OK : atp_err_set(err, ATP_EIO, NULL, 0, NULL, "postgres: INSERT returned no id");
+    if (status == ATP_OK)
+        *id = col_i64(r, 0, 0);
+    PQclear(r);
+    return status;
+}
+
+static int pg_strategy_get(struct store *s, int64_t account_id, int64_t id, struct store_strategy *out,
+                           struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, id);
+    p_i64(&p, account_id);
+    return one_row(pq(s), "SELECT " STORE_STRATEGY_COLS " FROM strategies WHERE id = $1::bigint AND account_id = $2::bigint",
+                   &p, read_strategy, out, "strategy_id", err);
+}
+
+static int pg_strategy_account(struct store *s, int64_t id, int64_t *account_id, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, id);
+    int rc = one_row_i64(pq(s), "SELECT account_id FROM strategies WHERE id = $1::bigint", &p, account_id, 1, err);
+    if (rc == ATP_ENOTFOUND && err)
+        snprintf(err->field, sizeof err->field, "strategy_id");
+    return rc;
+}
+
+static int pg_strategy_list(struct store *s, const struct store_strategy_filter *f, const struct store_page *pg,
+                            struct store_strategy *out, struct store_page_out *res, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, pg->cursor);
+    p_i64(&p, f->account_id);
+    p_i64(&p, f->active_only);
+    p_i64(&p, f->user_id);
+    p_i64(&p, (int64_t)pg->limit + 1);
+    PGresult *r = NULL;
+    res->count = 0;
+    res->next_cursor = 0;
+    TRY(run_text(pq(s),
+                 "SELECT " STORE_STRATEGY_COLS " FROM strategies WHERE id > $1::bigint "
+                 "AND ($2::bigint = 0 OR account_id = $2::bigint) AND ($3::int = 0 OR state <> 'stopped') "
+                 "AND ($4::bigint = 0 OR account_id IN (SELECT id FROM trading_accounts WHERE owner_id = $4::bigint "
+                 "UNION SELECT account_id FROM account_access WHERE user_id = $4::bigint)) ORDER BY id LIMIT $5::bigint",
+                 &p, NULL, &r, NULL, err));
+    return read_page(r, pg, read_strategy, key_strategy, out, sizeof *out, res, err);
+}
+
+/* After a guarded UPDATE/DELETE changed nothing: absent (ATP_ENOTFOUND) or not stopped (ATP_ESTATE). */
+static int strategy_not_stopped(struct store *s, int64_t account_id, int64_t id, const char *verb,
+                                struct atp_err *err)
+{
+    struct store_strategy cur;
+    memset(&cur, 0, sizeof cur);
+    TRY(pg_strategy_get(s, account_id, id, &cur, err));
+    return atp_err_set(err, ATP_ESTATE, NULL, 0, "state", "strategy %lld is %s: stop it before it can be %s",
+                       (long long)id, store_strategy_state_name(cur.state), verb);
+}
+
+static int pg_strategy_update(struct store *s, const struct store_strategy *v, struct atp_err *err)
+{
+    struct params p = {0};
+    p_text(&p, v->name);
+    p_text(&p, v->symbols);
+    p_text(&p, v->timeframes);
+    p_text(&p, v->params);
+    p_text(&p, v->risk);
+    p_i64(&p, store_now(s));
+    p_i64(&p, v->id);
+    p_i64(&p, v->account_id);
+    int changed = 0;
+    TRY(run_text(pq(s),
+                 "UPDATE strategies SET name = $1::text, symbols = $2::text, timeframes = $3::text, params = $4::text, "
+                 "risk = $5::text, updated_ns = $6::bigint WHERE id = $7::bigint AND account_id = $8::bigint "
+                 "AND state = 'stopped'",
+                 &p, NULL, NULL, &changed, err));
+    return changed ? ATP_OK : strategy_not_stopped(s, v->account_id, v->id, "updated", err);
+}
+
+static int pg_strategy_delete(struct store *s, int64_t account_id, int64_t id, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, id);
+    p_i64(&p, account_id);
+    int changed = 0;
+    TRY(run_text(pq(s),
+                 "DELETE FROM strategies WHERE id = $1::bigint AND account_id = $2::bigint AND state = 'stopped'", &p,
+                 NULL, NULL, &changed, err));
+    return changed ? ATP_OK : strategy_not_stopped(s, account_id, id, "deleted", err);
+}
+
+/* Runs an UPDATE of one strategy: ATP_ENOTFOUND when it changed no row. */
+static int strategy_changed(struct store *s, const char *sql, const struct params *p, struct atp_err *err)
+{
+    int changed = 0;
+    TRY(run_text(pq(s), sql, p, NULL, NULL, &changed, err));
+    return changed ? ATP_OK : atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "strategy_id", "not found");
+}
+
+static int pg_strategy_set_state(struct store *s, int64_t account_id, int64_t id, int state, const char *reason,
+                                 struct atp_err *err)
+{
+    struct params p = {0};
+    p_text(&p, store_strategy_state_name(state));
+    p_text(&p, reason);
+    p_i64(&p, store_now(s));
+    p_i64(&p, id);
+    p_i64(&p, account_id);
+    return strategy_changed(s,
+                            "UPDATE strategies SET state = $1::text, state_reason = $2::text, updated_ns = $3::bigint "
+                            "WHERE id = $4::bigint AND account_id = $5::bigint",
+                            &p, err);
+}
+
+static int pg_strategy_set_signal(struct store *s, int64_t account_id, int64_t id, const char *signal_json,
+                                  int64_t ts_ns, struct atp_err *err)
+{
+    struct params p = {0};
+    p_text(&p, signal_json);
+    p_i64(&p, ts_ns);
+    p_i64(&p, store_now(s));
+    p_i64(&p, id);
+    p_i64(&p, account_id);
+    return strategy_changed(s,
+                            "UPDATE strategies SET last_signal = $1::text, last_signal_ns = $2::bigint, "
+                            "updated_ns = $3::bigint WHERE id = $4::bigint AND account_id = $5::bigint",
+                            &p, err);
+}
+
+static int read_risk_limits(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct store_risk_limits *v = out;
+    v->account_id = col_i64(r, row, 0);
+    TRY(col_enum(r, row, 1, store_trade_mode_name, &v->mode, "mode", err));
+    v->max_loss = col_i64(r, row, 2);
+    v->max_position_qty = col_i64(r, row, 3);
+    v->max_order_value = col_i64(r, row, 4);
+    v->max_open_orders = (int32_t)col_i64(r, row, 5);
+    v->breached = col_int(r, row, 6);
+    v->breach_pnl = col_i64(r, row, 7);
+    v->breached_ns = col_i64(r, row, 8);
+    v->acknowledged_ns = col_i64(r, row, 9);
+    v->updated_ns = col_i64(r, row, 10);
+    return ATP_OK;
+}
+
+static int pg_risk_limits_get(struct store *s, int64_t account_id, int mode, struct store_risk_limits *out,
+                              struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, account_id);
+    p_text(&p, store_trade_mode_name(mode));
+    return one_row(pq(s),
+                   "SELECT " STORE_RISK_LIMITS_COLS " FROM account_risk_limits WHERE account_id = $1::bigint "
+                   "AND mode = $2::text",
+                   &p, read_risk_limits, out, "account_id", err);
+}
+
+static int pg_risk_limits_set(struct store *s, const struct store_risk_limits *v, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, v->account_id);
+    p_text(&p, store_trade_mode_name(v->mode));
+    p_i64(&p, v->max_loss);
+    p_i64(&p, v->max_position_qty);
+    p_i64(&p, v->max_order_value);
+    p_i64(&p, v->max_open_orders);
+    p_i64(&p, store_now(s));
+    return run_text(pq(s),
+                    "INSERT INTO account_risk_limits (account_id, mode, max_loss, max_position_qty, max_order_value, "
+                    "max_open_orders, updated_ns) VALUES ($1::bigint, $2::text, $3::bigint, $4::bigint, $5::bigint, "
+                    "$6::bigint, $7::bigint) ON CONFLICT (account_id, mode) DO UPDATE SET max_loss = excluded.max_loss, "
+                    "max_position_qty = excluded.max_position_qty, max_order_value = excluded.max_order_value, "
+                    "max_open_orders = excluded.max_open_orders, updated_ns = excluded.updated_ns",
+                    &p, "account_id", NULL, NULL, err);
+}
+
+static int pg_risk_breach_record(struct store *s, int64_t account_id, int mode, int64_t pnl, int64_t ts_ns,
+                                 struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, account_id);
+    p_text(&p, store_trade_mode_name(mode));
+    p_i64(&p, pnl);
+    p_i64(&p, ts_ns);
+    p_i64(&p, store_now(s));
+    return run_text(pq(s),
+                    "INSERT INTO account_risk_limits (account_id, mode, breached, breach_pnl, breached_ns, updated_ns) "
+                    "VALUES ($1::bigint, $2::text, 1, $3::bigint, $4::bigint, $5::bigint) ON CONFLICT (account_id, mode) "
+                    "DO UPDATE SET breached = 1, breach_pnl = excluded.breach_pnl, breached_ns = excluded.breached_ns, "
+                    "updated_ns = excluded.updated_ns",
+                    &p, "account_id", NULL, NULL, err);
+}
+
+static int pg_risk_breach_ack(struct store *s, int64_t account_id, int mode, int64_t ts_ns, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, ts_ns);
+    p_i64(&p, store_now(s));
+    p_i64(&p, account_id);
+    p_text(&p, store_trade_mode_name(mode));
+    int changed = 0;
+    TRY(run_text(pq(s),
+                 "UPDATE account_risk_limits SET breached = 0, acknowledged_ns = $1::bigint, updated_ns = $2::bigint "
+                 "WHERE account_id = $3::bigint AND mode = $4::text AND breached = 1",
+                 &p, NULL, NULL, &changed, err));
+    return changed ? ATP_OK : atp_err_set(err, ATP_ESTATE, NULL, 0, "breached", "no breach to acknowledge");
+}
+
+static int pg_strategy_limit_get(struct store *s, int mode, int32_t *max_running, struct atp_err *err)
+{
+    struct params p = {0};
+    p_text(&p, store_trade_mode_name(mode));
+    int64_t v = 0;
+    int rc = one_row_i64(pq(s), "SELECT max_running FROM strategy_limits WHERE mode = $1::text", &p, &v, 1, err);
+    if (rc == ATP_ENOTFOUND && err)
+        snprintf(err->field, sizeof err->field, "mode");
+    *max_running = (int32_t)v;
+    return rc;
+}
+
+static int pg_strategy_limit_set(struct store *s, int mode, int32_t max_running, struct atp_err *err)
+{
+    struct params p = {0};
+    p_text(&p, store_trade_mode_name(mode));
+    p_i64(&p, max_running);
+    p_i64(&p, store_now(s));
+    return run_text(pq(s),
+                    "INSERT INTO strategy_limits (mode, max_running, updated_ns) VALUES ($1::text, $2::bigint, $3::bigint) "
+                    "ON CONFLICT (mode) DO UPDATE SET max_running = excluded.max_running, updated_ns = excluded.updated_ns",
+                    &p, NULL, NULL, NULL, err);
+}
+
+/* ==== end of strategies ==== */
+
 static const struct store_ops pg_ops = {
     .name = "postgres",
     .close = pg_close,
@@ -1767,4 +2067,19 @@ static const struct store_ops pg_ops = {
     .notif_mark_all_read = pg_notif_mark_all_read,
     .broker_list_all = pg_broker_list_all,
     .broker_secret_replace = pg_broker_secret_replace,
+    /* strategies */
+    .strategy_create = pg_strategy_create,
+    .strategy_get = pg_strategy_get,
+    .strategy_account = pg_strategy_account,
+    .strategy_list = pg_strategy_list,
+    .strategy_update = pg_strategy_update,
+    .strategy_delete = pg_strategy_delete,
+    .strategy_set_state = pg_strategy_set_state,
+    .strategy_set_signal = pg_strategy_set_signal,
+    .risk_limits_get = pg_risk_limits_get,
+    .risk_limits_set = pg_risk_limits_set,
+    .risk_breach_record = pg_risk_breach_record,
+    .risk_breach_ack = pg_risk_breach_ack,
+    .strategy_limit_get = pg_strategy_limit_get,
+    .strategy_limit_set = pg_strategy_limit_set,
 };

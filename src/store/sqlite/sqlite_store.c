@@ -1692,6 +1692,314 @@ static int sq_broker_secret_replace(struct store *s, int64_t account_id, int64_t
 
 /* ---- end of the administration additions ---- */
 
+/* ==== strategies and account risk limits (store.h) ====
+ * Statements prepared per call (adhoc), like the administration block: they stand alone. */
+
+static int read_strategy(sqlite3_stmt *st, void *row, struct atp_err *err)
+{
+    struct store_strategy *v = row;
+    v->id = sqlite3_column_int64(st, 0);
+    v->account_id = sqlite3_column_int64(st, 1);
+    TRY(col_text(st, 2, v->type, sizeof v->type, "type", err));
+    TRY(col_text(st, 3, v->name, sizeof v->name, "name", err));
+    TRY(col_text(st, 4, v->symbols, sizeof v->symbols, "symbols", err));
+    TRY(col_text(st, 5, v->timeframes, sizeof v->timeframes, "timeframes", err));
+    TRY(col_text(st, 6, v->params, sizeof v->params, "params", err));
+    TRY(col_enum(st, 7, store_trade_mode_name, &v->mode, "mode", err));
+    TRY(col_text(st, 8, v->risk, sizeof v->risk, "risk", err));
+    TRY(col_enum(st, 9, store_strategy_state_name, &v->state, "state", err));
+    TRY(col_text(st, 10, v->state_reason, sizeof v->state_reason, "state_reason", err));
+    TRY(col_text(st, 11, v->last_signal, sizeof v->last_signal, "last_signal", err));
+    v->last_signal_ns = sqlite3_column_int64(st, 12);
+    v->created_ns = sqlite3_column_int64(st, 13);
+    v->updated_ns = sqlite3_column_int64(st, 14);
+    return ATP_OK;
+}
+
+static int64_t key_strategy(const void *row) { return ((const struct store_strategy *)row)->id; }
+
+static int sq_strategy_create(struct store *s, const struct store_strategy *v, int64_t *id, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q,
+              "INSERT INTO strategies (account_id, type, name, symbols, timeframes, params, mode, risk, "
+              "created_ns, updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+              &st, err));
+    sqlite3_bind_int64(st, 1, v->account_id);
+    bind_text(st, 2, v->type);
+    bind_text(st, 3, v->name);
+    bind_text(st, 4, v->symbols);
+    bind_text(st, 5, v->timeframes);
+    bind_text(st, 6, v->params);
+    bind_text(st, 7, store_trade_mode_name(v->mode));
+    bind_text(st, 8, v->risk);
+    sqlite3_bind_int64(st, 9, store_now(s));
+    int rc = exec_done(q, st, "account_id", err);
+    sqlite3_finalize(st);
+    if (rc == ATP_OK)
+        *id = sqlite3_last_insert_rowid(q->db);
+    return rc;
+}
+
+static int sq_strategy_get(struct store *s, int64_t account_id, int64_t id, struct store_strategy *out,
+                           struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q, "SELECT " STORE_STRATEGY_COLS " FROM strategies WHERE id = ?1 AND account_id = ?2", &st, err));
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, account_id);
+    int rc = get_one(q, st, read_strategy, out, "strategy_id", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_strategy_account(struct store *s, int64_t id, int64_t *account_id, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q, "SELECT account_id FROM strategies WHERE id = ?1", &st, err));
+    sqlite3_bind_int64(st, 1, id);
+    int rc = get_one(q, st, read_i64_row, account_id, "strategy_id", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_strategy_list(struct store *s, const struct store_strategy_filter *f, const struct store_page *p,
+                            struct store_strategy *out, struct store_page_out *res, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q,
+              "SELECT " STORE_STRATEGY_COLS " FROM strategies WHERE id > ?1 "
+              "AND (?2 = 0 OR account_id = ?2) AND (?3 = 0 OR state <> 'stopped') "
+              "AND (?4 = 0 OR account_id IN (SELECT id FROM trading_accounts WHERE owner_id = ?4 "
+              "UNION SELECT account_id FROM account_access WHERE user_id = ?4)) ORDER BY id LIMIT ?5",
+              &st, err));
+    sqlite3_bind_int64(st, 1, p->cursor);
+    sqlite3_bind_int64(st, 2, f->account_id);
+    sqlite3_bind_int(st, 3, f->active_only);
+    sqlite3_bind_int64(st, 4, f->user_id);
+    int rc = get_list(q, st, 5, p, read_strategy, key_strategy, out, sizeof *out, res, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* After a guarded UPDATE/DELETE changed nothing: absent (ATP_ENOTFOUND) or not stopped (ATP_ESTATE). */
+static int strategy_not_stopped(struct sqlite_store *q, int64_t account_id, int64_t id, const char *verb,
+                                struct atp_err *err)
+{
+    struct store_strategy cur;
+    memset(&cur, 0, sizeof cur);
+    TRY(sq_strategy_get(&q->base, account_id, id, &cur, err));
+    return atp_err_set(err, ATP_ESTATE, NULL, 0, "state", "strategy %lld is %s: stop it before it can be %s",
+                       (long long)id, store_strategy_state_name(cur.state), verb);
+}
+
+static int sq_strategy_update(struct store *s, const struct store_strategy *v, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q,
+              "UPDATE strategies SET name = ?1, symbols = ?2, timeframes = ?3, params = ?4, risk = ?5, "
+              "updated_ns = ?6 WHERE id = ?7 AND account_id = ?8 AND state = 'stopped'",
+              &st, err));
+    bind_text(st, 1, v->name);
+    bind_text(st, 2, v->symbols);
+    bind_text(st, 3, v->timeframes);
+    bind_text(st, 4, v->params);
+    bind_text(st, 5, v->risk);
+    sqlite3_bind_int64(st, 6, store_now(s));
+    sqlite3_bind_int64(st, 7, v->id);
+    sqlite3_bind_int64(st, 8, v->account_id);
+    int rc = exec_done(q, st, NULL, err);
+    sqlite3_finalize(st);
+    if (rc == ATP_OK && changes(q) == 0)
+        rc = strategy_not_stopped(q, v->account_id, v->id, "updated", err);
+    return rc;
+}
+
+static int sq_strategy_delete(struct store *s, int64_t account_id, int64_t id, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q, "DELETE FROM strategies WHERE id = ?1 AND account_id = ?2 AND state = 'stopped'", &st, err));
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, account_id);
+    int rc = exec_done(q, st, NULL, err);
+    sqlite3_finalize(st);
+    if (rc == ATP_OK && changes(q) == 0)
+        rc = strategy_not_stopped(q, account_id, id, "deleted", err);
+    return rc;
+}
+
+/* Steps an UPDATE of one strategy (finalizing st): ATP_ENOTFOUND when it changed no row. */
+static int strategy_changed(struct sqlite_store *q, sqlite3_stmt *st, struct atp_err *err)
+{
+    int rc = exec_done(q, st, NULL, err);
+    sqlite3_finalize(st);
+    if (rc == ATP_OK && changes(q) == 0)
+        rc = atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "strategy_id", "not found");
+    return rc;
+}
+
+static int sq_strategy_set_state(struct store *s, int64_t account_id, int64_t id, int state, const char *reason,
+                                 struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q, "UPDATE strategies SET state = ?1, state_reason = ?2, updated_ns = ?3 WHERE id = ?4 AND account_id = ?5",
+              &st, err));
+    bind_text(st, 1, store_strategy_state_name(state));
+    bind_text(st, 2, reason);
+    sqlite3_bind_int64(st, 3, store_now(s));
+    sqlite3_bind_int64(st, 4, id);
+    sqlite3_bind_int64(st, 5, account_id);
+    return strategy_changed(q, st, err);
+}
+
+static int sq_strategy_set_signal(struct store *s, int64_t account_id, int64_t id, const char *signal_json,
+                                  int64_t ts_ns, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q,
+              "UPDATE strategies SET last_signal = ?1, last_signal_ns = ?2, updated_ns = ?3 "
+              "WHERE id = ?4 AND account_id = ?5",
+              &st, err));
+    bind_text(st, 1, signal_json);
+    sqlite3_bind_int64(st, 2, ts_ns);
+    sqlite3_bind_int64(st, 3, store_now(s));
+    sqlite3_bind_int64(st, 4, id);
+    sqlite3_bind_int64(st, 5, account_id);
+    return strategy_changed(q, st, err);
+}
+
+static int read_risk_limits(sqlite3_stmt *st, void *row, struct atp_err *err)
+{
+    struct store_risk_limits *v = row;
+    v->account_id = sqlite3_column_int64(st, 0);
+    TRY(col_enum(st, 1, store_trade_mode_name, &v->mode, "mode", err));
+    v->max_loss = sqlite3_column_int64(st, 2);
+    v->max_position_qty = sqlite3_column_int64(st, 3);
+    v->max_order_value = sqlite3_column_int64(st, 4);
+    v->max_open_orders = (int32_t)sqlite3_column_int64(st, 5);
+    v->breached = sqlite3_column_int(st, 6);
+    v->breach_pnl = sqlite3_column_int64(st, 7);
+    v->breached_ns = sqlite3_column_int64(st, 8);
+    v->acknowledged_ns = sqlite3_column_int64(st, 9);
+    v->updated_ns = sqlite3_column_int64(st, 10);
+    return ATP_OK;
+}
+
+static int sq_risk_limits_get(struct store *s, int64_t account_id, int mode, struct store_risk_limits *out,
+                              struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q, "SELECT " STORE_RISK_LIMITS_COLS " FROM account_risk_limits WHERE account_id = ?1 AND mode = ?2",
+              &st, err));
+    sqlite3_bind_int64(st, 1, account_id);
+    bind_text(st, 2, store_trade_mode_name(mode));
+    int rc = get_one(q, st, read_risk_limits, out, "account_id", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_risk_limits_set(struct store *s, const struct store_risk_limits *v, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q,
+              "INSERT INTO account_risk_limits (account_id, mode, max_loss, max_position_qty, max_order_value, "
+              "max_open_orders, updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+              "ON CONFLICT (account_id, mode) DO UPDATE SET max_loss = excluded.max_loss, "
+              "max_position_qty = excluded.max_position_qty, max_order_value = excluded.max_order_value, "
+              "max_open_orders = excluded.max_open_orders, updated_ns = excluded.updated_ns",
+              &st, err));
+    sqlite3_bind_int64(st, 1, v->account_id);
+    bind_text(st, 2, store_trade_mode_name(v->mode));
+    sqlite3_bind_int64(st, 3, v->max_loss);
+    sqlite3_bind_int64(st, 4, v->max_position_qty);
+    sqlite3_bind_int64(st, 5, v->max_order_value);
+    sqlite3_bind_int64(st, 6, v->max_open_orders);
+    sqlite3_bind_int64(st, 7, store_now(s));
+    int rc = exec_done(q, st, "account_id", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_risk_breach_record(struct store *s, int64_t account_id, int mode, int64_t pnl, int64_t ts_ns,
+                                 struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q,
+              "INSERT INTO account_risk_limits (account_id, mode, breached, breach_pnl, breached_ns, updated_ns) "
+              "VALUES (?1, ?2, 1, ?3, ?4, ?5) ON CONFLICT (account_id, mode) DO UPDATE SET breached = 1, "
+              "breach_pnl = excluded.breach_pnl, breached_ns = excluded.breached_ns, updated_ns = excluded.updated_ns",
+              &st, err));
+    sqlite3_bind_int64(st, 1, account_id);
+    bind_text(st, 2, store_trade_mode_name(mode));
+    sqlite3_bind_int64(st, 3, pnl);
+    sqlite3_bind_int64(st, 4, ts_ns);
+    sqlite3_bind_int64(st, 5, store_now(s));
+    int rc = exec_done(q, st, "account_id", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_risk_breach_ack(struct store *s, int64_t account_id, int mode, int64_t ts_ns, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q,
+              "UPDATE account_risk_limits SET breached = 0, acknowledged_ns = ?1, updated_ns = ?2 "
+              "WHERE account_id = ?3 AND mode = ?4 AND breached = 1",
+              &st, err));
+    sqlite3_bind_int64(st, 1, ts_ns);
+    sqlite3_bind_int64(st, 2, store_now(s));
+    sqlite3_bind_int64(st, 3, account_id);
+    bind_text(st, 4, store_trade_mode_name(mode));
+    int rc = exec_done(q, st, NULL, err);
+    sqlite3_finalize(st);
+    if (rc == ATP_OK && changes(q) == 0)
+        rc = atp_err_set(err, ATP_ESTATE, NULL, 0, "breached", "no breach to acknowledge");
+    return rc;
+}
+
+static int sq_strategy_limit_get(struct store *s, int mode, int32_t *max_running, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q, "SELECT max_running FROM strategy_limits WHERE mode = ?1", &st, err));
+    bind_text(st, 1, store_trade_mode_name(mode));
+    int64_t v = 0;
+    int rc = get_one(q, st, read_i64_row, &v, "mode", err);
+    sqlite3_finalize(st);
+    *max_running = (int32_t)v;
+    return rc;
+}
+
+static int sq_strategy_limit_set(struct store *s, int mode, int32_t max_running, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q,
+              "INSERT INTO strategy_limits (mode, max_running, updated_ns) VALUES (?1, ?2, ?3) "
+              "ON CONFLICT (mode) DO UPDATE SET max_running = excluded.max_running, updated_ns = excluded.updated_ns",
+              &st, err));
+    bind_text(st, 1, store_trade_mode_name(mode));
+    sqlite3_bind_int64(st, 2, max_running);
+    sqlite3_bind_int64(st, 3, store_now(s));
+    int rc = exec_done(q, st, NULL, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ==== end of strategies ==== */
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -1751,4 +2059,19 @@ static const struct store_ops sqlite_ops = {
     .notif_mark_all_read = sq_notif_mark_all_read,
     .broker_list_all = sq_broker_list_all,
     .broker_secret_replace = sq_broker_secret_replace,
+    /* strategies */
+    .strategy_create = sq_strategy_create,
+    .strategy_get = sq_strategy_get,
+    .strategy_account = sq_strategy_account,
+    .strategy_list = sq_strategy_list,
+    .strategy_update = sq_strategy_update,
+    .strategy_delete = sq_strategy_delete,
+    .strategy_set_state = sq_strategy_set_state,
+    .strategy_set_signal = sq_strategy_set_signal,
+    .risk_limits_get = sq_risk_limits_get,
+    .risk_limits_set = sq_risk_limits_set,
+    .risk_breach_record = sq_risk_breach_record,
+    .risk_breach_ack = sq_risk_breach_ack,
+    .strategy_limit_get = sq_strategy_limit_get,
+    .strategy_limit_set = sq_strategy_limit_set,
 };
