@@ -347,7 +347,8 @@ def base_body(w, name, who, schema, expected, uid):
     template = expected[name][1]
     if template is None:
         return body_from_schema(schema, uid)
-    env = {"uid": uid, "password": PASSWORD, "self_email": w.email["owner" if who == "anonymous" else who]}
+    env = {"uid": uid, "password": PASSWORD, "self_email": w.email["owner" if who == "anonymous" else who],
+           "account_id": w.account_a}
     return substitute(template, env)
 
 
