@@ -615,6 +615,9 @@ static int place_in_kernel(struct kernel *k, void *arg)
                                 .product = p->product, .validity = p->validity, .qty = p->qty,
                                 .limit_price = p->price, .trigger_price = p->trigger_price};
     COPY(req.client_key, p->client_key);
+    /* Malformed terms are the caller's mistake, named by field, before the gate judges them. */
+    if ((rc = order_request_validate(&req, c->err)) != ATP_OK)
+        return rc;
     uint64_t kid = 0;
     atp_err_clear(c->err);
     rc = kernel_place(k, &req, &kid, c->err);
@@ -732,9 +735,21 @@ int api_trading_positions(struct api_trading *t, int64_t account_id, struct api_
 static int funds_in_kernel(struct kernel *k, void *arg)
 {
     struct book_call *c = arg;
-    int rc = api_trading_account_ensure(c->t, k, c->account_id, c->err);
-    if (rc != ATP_OK)
-        return rc;
+    int rc;
+    if (!risk_account_known(kernel_risk(k), (uint64_t)c->account_id)) {
+        /* Not trading yet: the funds are the capital alone. Not opened here, so the capital can
+         * still be set (api_trading_set_capital). */
+        struct store_funds f;
+        rc = store_funds_get(c->t->st, c->account_id, &f, c->err);
+        if (rc == ATP_ENOTFOUND)
+            f.initial_capital_px = TRADING_DEFAULT_CAPITAL;
+        else if (rc != ATP_OK)
+            return rc;
+        px_t cap = f.initial_capital_px;
+        *c->funds = (struct api_trading_funds){.initial_capital = cap, .cash = cap, .margin_available = cap,
+                                               .equity = cap};
+        return ATP_OK;
+    }
     struct portfolio_summary s;
     if ((rc = portfolio_account_summary(kernel_portfolio(k), (uint64_t)c->account_id, TRADE_MODE_PAPER, &s)) !=
         ATP_OK)

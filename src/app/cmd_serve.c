@@ -6,6 +6,7 @@
 #include "api/authn.h"
 #include "api/http.h"
 #include "api/market.h"
+#include "api/trading.h"
 #include "app/dbopen.h"
 #include "auth/jwt.h"
 #include "auth/password.h"
@@ -437,17 +438,25 @@ int cmd_serve(int argc, char **argv)
     /* The shared market-data engine and its feed thread (api/market.h), published to the
      * handlers before any worker runs one. */
     struct api_market *market = NULL;
+    struct api_trading *trading = NULL;
     int mrc = api_market_new(&mcfg, &market, &err);
+    /* Paper trading rebuilds its book from the store before the feed moves any price. */
+    if (mrc == ATP_OK && market)
+        mrc = api_trading_new(market, cli_store_url(db), &trading, &err);
     if (mrc == ATP_OK && market)
         mrc = api_market_start(market, &err);
-    if (mrc == ATP_OK)
+    if (mrc == ATP_OK) {
         api_market_set_current(market);
+        api_trading_set_current(trading);
+    }
     if (mrc != ATP_OK || api_server_start_workers(s.srv, cli_store_url(db), &err) != ATP_OK) {
         char buf[600];
         fprintf(stderr, "atp serve: %s%s\n", mrc != ATP_OK ? "market data: " : "",
                 atp_err_format(&err, buf, sizeof buf));
+        api_trading_set_current(NULL);
         api_market_set_current(NULL);
         api_market_free(market);
+        api_trading_free(trading);
         api_server_shutdown(s.srv); /* nothing in flight: closes the server's handles at once */
         uv_run(&loop, UV_RUN_DEFAULT);
         api_server_free(s.srv); /* joins any worker started */
@@ -473,8 +482,10 @@ int cmd_serve(int argc, char **argv)
 
     uv_run(&loop, UV_RUN_DEFAULT);
     api_server_free(s.srv);
+    api_trading_set_current(NULL);
     api_market_set_current(NULL);
-    api_market_free(market);
+    api_market_free(market); /* joins the feed thread: no bus callback after this */
+    api_trading_free(trading);
     store_close(st);
     vault_keyring_free(kr);
     /* Handles lws closed late get their close callbacks here. */
