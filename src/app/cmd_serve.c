@@ -440,16 +440,18 @@ int cmd_serve(int argc, char **argv)
     struct api_market *market = NULL;
     struct api_trading *trading = NULL;
     int mrc = api_market_new(&mcfg, &market, &err);
-    /* Paper trading rebuilds its book from the store before the feed moves any price. */
-    if (mrc == ATP_OK && market)
+    int wrc = mrc == ATP_OK ? api_server_start_workers(s.srv, cli_store_url(db), &err) : ATP_OK;
+    /* Paper trading rebuilds its book from the store before the feed moves any price; after the
+     * workers, whose start refuses a store URL that other connections cannot share. */
+    if (mrc == ATP_OK && wrc == ATP_OK && market)
         mrc = api_trading_new(market, cli_store_url(db), &trading, &err);
-    if (mrc == ATP_OK && market)
+    if (mrc == ATP_OK && wrc == ATP_OK && market)
         mrc = api_market_start(market, &err);
-    if (mrc == ATP_OK) {
+    if (mrc == ATP_OK && wrc == ATP_OK) {
         api_market_set_current(market);
         api_trading_set_current(trading);
     }
-    if (mrc != ATP_OK || api_server_start_workers(s.srv, cli_store_url(db), &err) != ATP_OK) {
+    if (mrc != ATP_OK || wrc != ATP_OK) {
         char buf[600];
         fprintf(stderr, "atp serve: %s%s\n", mrc != ATP_OK ? "market data: " : "",
                 atp_err_format(&err, buf, sizeof buf));
