@@ -68,6 +68,8 @@ struct job {
     char ip[64];
     char bearer[JWT_MAX_LEN + 1];          /* Authorization: Bearer token, "" when none */
     char user_agent[256];
+    char idem_key[API_IDEM_KEY_MAX];       /* Idempotency-Key, "" when none */
+    int idem_key_len;
     int64_t t0_ns;
     char *body;                            /* kept across reuse (body_cap) */
     size_t body_len, body_cap;
@@ -753,6 +755,8 @@ static void run_pipeline(struct api_server *srv, struct job *job, struct store *
     req.request_id = job->request_id;
     req.client_ip = job->ip;
     req.user_agent = job->user_agent;
+    req.idempotency_key = job->idem_key;
+    req.idempotency_key_len = job->idem_key_len;
     req.body = job->body;
     req.body_len = job->body_len;
     req.route = route;
@@ -1128,6 +1132,16 @@ static int on_request(struct lws *wsi, struct pss *pss, const char *uri)
         int ulen = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_USER_AGENT);
         if (ulen <= 0 || lws_hdr_copy(wsi, job->user_agent, sizeof job->user_agent, WSI_TOKEN_HTTP_USER_AGENT) < 0)
             job->user_agent[0] = 0;
+        /* Idempotency-Key (order placement): a longer value is kept cut, with its length, so the
+         * handler can refuse it by name rather than act on a different key. */
+        job->idem_key[0] = 0;
+        job->idem_key_len = lws_hdr_custom_length(wsi, "idempotency-key:", 16);
+        if (job->idem_key_len <= 0)
+            job->idem_key_len = 0;
+        else if (job->idem_key_len < (int)sizeof job->idem_key)
+            lws_hdr_custom_copy(wsi, job->idem_key, sizeof job->idem_key, "idempotency-key:", 16);
+        else
+            snprintf(job->idem_key, sizeof job->idem_key, "?");
     }
 
     /* Query: lws hands out the '&'-separated fragments already percent-decoded. They are joined

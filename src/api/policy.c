@@ -72,6 +72,21 @@ const struct api_policy_row api_policy[] = {
     /* Broker connections: the owner creates and deletes; owner and admin list (masked). An invited
      * user (investor or trader grant) is 403, anyone else 404: see api/h_brokers.h for why
      * investors do not see them at all, and why an admin lists but never writes others'. */
+    /* Paper trading: the owner acts; invited users (investors and traders) and admins read. */
+    {"orders.place", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"orders.list", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"orders.get", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"orders.modify", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"orders.cancel", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"trades.list", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"positions.list", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"positions.close", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"funds.get", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"funds.set", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"kill_switch.get", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"kill_switch.set", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
+    {"admin.kill_switch.get", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    {"admin.kill_switch.set", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
     {"accounts.brokers.create", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
     {"accounts.brokers.list", {API_DENY, API_DENY, API_OWNER, API_ALLOW}},
     {"accounts.brokers.delete", {API_DENY, API_DENY, API_OWNER, API_OWNER}},

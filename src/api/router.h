@@ -33,7 +33,9 @@ char *api_method_list(unsigned mask, char *buf, size_t size);
 
 /* One field of a JSON request body. The body must be a JSON object; fields not listed are
  * rejected (a typo is an error, not a silently ignored value). */
-enum api_ftype { API_FT_STRING, API_FT_INT, API_FT_BOOL, API_FT_OBJECT, API_FT_ARRAY };
+/* API_FT_DECIMAL: a money amount, a JSON number or a decimal string ("2500.05"); handlers parse
+ * it exactly with hutil_decimal (api/hutil.h). */
+enum api_ftype { API_FT_STRING, API_FT_INT, API_FT_BOOL, API_FT_OBJECT, API_FT_ARRAY, API_FT_DECIMAL };
 struct api_field {
     const char *name;     /* NULL ends a field list */
     enum api_ftype type;
@@ -42,6 +44,7 @@ struct api_field {
     const char *desc;     /* OpenAPI description */
 };
 
+#define API_IDEM_KEY_MAX 128 /* bytes kept of an Idempotency-Key header, with the NUL */
 #define API_MAX_PARAMS 4
 #define API_PARAM_MAX 128 /* longest path parameter value, bytes */
 struct api_param {
@@ -77,6 +80,10 @@ struct api_request {
     int role;
     char session_id[64];             /* the caller's login session (api/authn.h), "" when anonymous */
     const char *user_agent;          /* User-Agent header, "" when none */
+    const char *idempotency_key;     /* Idempotency-Key header (at most API_IDEM_KEY_MAX - 1
+                                      * bytes kept), "" when none */
+    int idempotency_key_len;         /* the header's full length: > API_IDEM_KEY_MAX - 1 means
+                                      * it was cut, which handlers refuse */
 };
 
 /* What a handler fills. Exactly one of json and text is used: json (owned: the server

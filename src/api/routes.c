@@ -7,6 +7,7 @@
 #include "api/h_market.h"
 #include "api/h_notifications.h"
 #include "api/h_strategies.h"
+#include "api/h_orders.h"
 #include "api/h_me.h"
 #include "api/http.h"
 #include "api/json_err.h"
@@ -330,6 +331,55 @@ const struct api_route api_routes[] = {
     {API_DELETE, "/api/v1/accounts/{id}/broker-connections/{conn_id}", "accounts.brokers.delete",
      h_brokers_delete, NULL, "delete a broker connection and its sealed credentials (owner)", "accounts",
      "{\"200\":{\"description\":\"deleted\"},\"404\":{\"description\":\"no such connection in this account\"}}"},
+    /* Paper trading (docs/api.md "Orders, positions, funds, kill switch"): the owner trades; invited
+     * users and admins read; orders and fills are stored before they are acknowledged. */
+    {API_POST, "/api/v1/accounts/{id}/orders", "orders.place", h_orders_place, h_orders_place_body,
+     "place a paper order (owner); Idempotency-Key header: the same key returns the same order", "trading",
+     "{\"201\":{\"description\":\"the order as stored (a MARKET order may be FILLED already)\"},\"200\":"
+     "{\"description\":\"the order placed earlier with this Idempotency-Key\"},\"409\":{\"description\":"
+     "\"live_unavailable: live trading needs a broker connection\"},\"422\":{\"description\":\"invalid_field "
+     "(named) or risk_denied (reason code and numbers)\"},\"503\":{\"description\":\"no market data, or the "
+     "store did not take the order (nothing placed)\"}}"},
+    {API_GET, "/api/v1/accounts/{id}/orders", "orders.list", h_orders_list, NULL,
+     "the order book (?state=WORKING|OPEN|FILLED|...&cursor=&limit=), oldest first", "trading",
+     "{\"200\":{\"description\":\"items: orders; next_cursor\"},\"422\":{\"description\":\"bad state\"}}"},
+    {API_GET, "/api/v1/accounts/{id}/orders/{order_id}", "orders.get", h_orders_get, NULL,
+     "an order with its state history", "trading",
+     "{\"200\":{\"description\":\"the order with history\"},\"404\":{\"description\":\"no such order\"}}"},
+    {API_PATCH, "/api/v1/accounts/{id}/orders/{order_id}", "orders.modify", h_orders_modify, h_orders_modify_body,
+     "modify a working order's qty, price or trigger (owner)", "trading",
+     "{\"200\":{\"description\":\"the order\"},\"409\":{\"description\":\"not working\"},\"422\":"
+     "{\"description\":\"invalid field or risk_denied\"}}"},
+    {API_DELETE, "/api/v1/accounts/{id}/orders/{order_id}", "orders.cancel", h_orders_cancel, NULL,
+     "cancel a working order (owner)", "trading",
+     "{\"200\":{\"description\":\"the order, CANCELLED\"},\"409\":{\"description\":\"not working\"}}"},
+    {API_GET, "/api/v1/accounts/{id}/trades", "trades.list", h_trades_list, NULL,
+     "the account's fills, oldest first (?cursor=&limit=)", "trading",
+     "{\"200\":{\"description\":\"items: fills (qty, price, charges); next_cursor\"}}"},
+    {API_GET, "/api/v1/accounts/{id}/positions", "positions.list", h_positions_list, NULL,
+     "open and closed positions with average price, realized and unrealized P&L and charges", "trading",
+     "{\"200\":{\"description\":\"items: positions\"}}"},
+    {API_POST, "/api/v1/accounts/{id}/positions/{symbol}/close", "positions.close", h_positions_close, NULL,
+     "close a manual position with a MARKET order (owner; Idempotency-Key honoured)", "trading",
+     "{\"201\":{\"description\":\"the closing order\"},\"404\":{\"description\":\"no open position\"}}"},
+    {API_GET, "/api/v1/accounts/{id}/funds", "funds.get", h_funds_get, NULL,
+     "paper funds: initial capital, cash, margin, realized, unrealized, charges, equity", "trading",
+     "{\"200\":{\"description\":\"the funds, exact decimals\"}}"},
+    {API_PUT, "/api/v1/accounts/{id}/funds", "funds.set", h_funds_set, h_funds_set_body,
+     "set the paper starting capital, before the account's first order (owner)", "trading",
+     "{\"200\":{\"description\":\"the funds\"},\"409\":{\"description\":\"the account has orders\"}}"},
+    {API_GET, "/api/v1/accounts/{id}/kill-switch", "kill_switch.get", h_kill_switch_get, NULL,
+     "the account's kill switch and its effective state", "trading",
+     "{\"200\":{\"description\":\"state, effective_state, reason, set_by, updated\"}}"},
+    {API_PUT, "/api/v1/accounts/{id}/kill-switch", "kill_switch.set", h_kill_switch_set, h_kill_switch_body,
+     "set the account's kill switch: ACTIVE, REDUCING (exits only), HALTED (cancels working orders) (owner)",
+     "trading", "{\"200\":{\"description\":\"the switch, with cancelled_orders\"},\"422\":"
+     "{\"description\":\"bad state\"}}"},
+    {API_GET, "/api/v1/admin/kill-switch", "admin.kill_switch.get", h_admin_kill_switch_get, NULL,
+     "the global kill switch (admin)", "admin", "{\"200\":{\"description\":\"the switch\"}}"},
+    {API_PUT, "/api/v1/admin/kill-switch", "admin.kill_switch.set", h_admin_kill_switch_set, h_kill_switch_body,
+     "set the global kill switch for every account (admin)", "admin",
+     "{\"200\":{\"description\":\"the switch, with cancelled_orders\"}}"},
     /* Market data (docs/api.md "Market data"): the server's shared engine, any logged-in user. */
     {API_GET, "/api/v1/instruments", "instruments.search", h_instruments_search, NULL,
      "search the instrument registry by symbol or name (?q=&limit=, limit 1..100, default 20)", "market",

@@ -1,5 +1,6 @@
 /* api/strategy_rt: see strategy_rt.h for the contract and the threads. */
 #include "api/strategy_rt.h"
+#include "api/trading.h"
 
 #include "api/events.h"
 #include "api/hutil.h"
@@ -397,7 +398,10 @@ static void handle(struct strategy_rt *rt, const struct rt_event *ev)
 
 int strategy_rt_account_open(struct kernel *k, uint64_t account_id, struct atp_err *err)
 {
-    int rc = kernel_account_open(k, account_id, STRATEGY_RT_DEFAULT_CAPITAL, err);
+    struct api_trading *t = api_trading_current();
+    if (t)
+        return api_trading_account_ensure(t, k, (int64_t)account_id, err);
+    int rc = kernel_account_open(k, account_id, TRADING_DEFAULT_CAPITAL, err);
     if (rc == ATP_EEXIST) {
         atp_err_clear(err);
         return ATP_OK;

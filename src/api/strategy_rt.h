@@ -31,9 +31,6 @@
 #include "store/store.h"
 #include "strategy/host.h"
 
-/* The capital a paper account opens with in the kernel until the account's funds are stored
- * (the trading module replaces strategy_rt_account_open at merge): Rs 10,00,000. */
-#define STRATEGY_RT_DEFAULT_CAPITAL (1000000LL * PX_SCALE)
 /* The admin's default limit of strategies running at once per account (per mode), when none is
  * stored (admin/strategy-limits) and ATP_MAX_STRATEGIES_PAPER / _LIVE are unset. */
 #define STRATEGY_RT_DEFAULT_MAX_RUNNING 5
@@ -83,8 +80,9 @@ struct strategy_rt *strategy_rt_current(void);
 /* 1 once the restore at start-up is done (tests and the status page). */
 int strategy_rt_restored(struct strategy_rt *rt);
 
-/* Opens account_id in kernel k with the default capital; an account already open is fine.
- * Kernel thread (inside api_market_exec). */
+/* Opens account_id in kernel k as paper trading does (api_trading_account_ensure: the stored
+ * funds and kill switch); an account already open is fine. Without a trading service (a unit
+ * test) the account opens with TRADING_DEFAULT_CAPITAL. Kernel thread (inside api_market_exec). */
 int strategy_rt_account_open(struct kernel *k, uint64_t account_id, struct atp_err *err);
 
 /* The limits the gate enforces for an account: its stored limits (NULL: none set) and the

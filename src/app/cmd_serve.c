@@ -7,6 +7,7 @@
 #include "api/http.h"
 #include "api/market.h"
 #include "api/strategy_rt.h"
+#include "api/trading.h"
 #include "app/dbopen.h"
 #include "auth/jwt.h"
 #include "auth/password.h"
@@ -438,30 +439,41 @@ int cmd_serve(int argc, char **argv)
     /* The shared market-data engine and its feed thread (api/market.h), published to the
      * handlers before any worker runs one. */
     struct api_market *market = NULL;
+    struct api_trading *trading = NULL;
     int mrc = api_market_new(&mcfg, &market, &err);
-    if (mrc == ATP_OK && market)
+    int wrc = mrc == ATP_OK ? api_server_start_workers(s.srv, cli_store_url(db), &err) : ATP_OK;
+    /* Paper trading rebuilds its book from the store before the feed moves any price; after the
+     * workers, whose start refuses a store URL that other connections cannot share. */
+    if (mrc == ATP_OK && wrc == ATP_OK && market)
+        mrc = api_trading_new(market, cli_store_url(db), &trading, &err);
+    if (mrc == ATP_OK && wrc == ATP_OK && market)
         mrc = api_market_start(market, &err);
-    if (mrc == ATP_OK)
+    if (mrc == ATP_OK && wrc == ATP_OK) {
         api_market_set_current(market);
+        api_trading_set_current(trading);
+    }
     /* The strategies' runtime (api/strategy_rt.h): subscribes once to the kernel's strategy, signal
-     * and risk-breach events and, once the market is live, restarts the stored running ones. It
-     * needs its own connection to the same database, so not with a private in-memory one. */
+     * and risk-breach events and, once the market is live, restarts the stored running ones (after
+     * paper trading has rebuilt the accounts' books). It needs its own connection to the same
+     * database, so not with a private in-memory one. */
     struct strategy_rt *strategies = NULL;
     const char *url = cli_store_url(db);
-    if (mrc == ATP_OK && market && strcmp(url, "sqlite::memory:") != 0) {
+    if (mrc == ATP_OK && wrc == ATP_OK && market && strcmp(url, "sqlite::memory:") != 0) {
         mrc = strategy_rt_new(url, market, &strategies, &err);
         if (mrc == ATP_OK)
             strategy_rt_set_current(strategies);
     }
-    if (mrc != ATP_OK || api_server_start_workers(s.srv, url, &err) != ATP_OK) {
+    if (mrc != ATP_OK || wrc != ATP_OK) {
         char buf[600];
         fprintf(stderr, "atp serve: %s%s\n", mrc != ATP_OK ? "market data: " : "",
                 atp_err_format(&err, buf, sizeof buf));
         strategy_rt_set_current(NULL);
         strategy_rt_stop(strategies);
+        api_trading_set_current(NULL);
         api_market_set_current(NULL);
         api_market_free(market);
         strategy_rt_free(strategies);
+        api_trading_free(trading);
         api_server_shutdown(s.srv); /* nothing in flight: closes the server's handles at once */
         uv_run(&loop, UV_RUN_DEFAULT);
         api_server_free(s.srv); /* joins any worker started */
@@ -487,14 +499,17 @@ int cmd_serve(int argc, char **argv)
 
     uv_run(&loop, UV_RUN_DEFAULT);
     api_server_free(s.srv);
-    /* The runtime's thread ends before the market (it calls into it); its memory after (the
-     * kernel's bus points at it until the market is freed). Stored states are left as they are,
-     * so the next start resumes the running strategies. */
+    /* The strategies' thread ends before the market (it calls into it); the memory of both
+     * services after the market (the kernel's bus points at them until the market is freed, which
+     * joins the feed thread). Stored states are left as they are, so the next start resumes the
+     * running strategies. */
     strategy_rt_set_current(NULL);
     strategy_rt_stop(strategies);
+    api_trading_set_current(NULL);
     api_market_set_current(NULL);
     api_market_free(market);
     strategy_rt_free(strategies);
+    api_trading_free(trading);
     store_close(st);
     vault_keyring_free(kr);
     /* Handles lws closed late get their close callbacks here. */

@@ -56,6 +56,9 @@ struct kernel {
     size_t cap_extra;
     uint32_t n_instruments;
     struct kernel_stats stats;
+    kernel_order_hook_fn order_hook; /* durability: sees each NEW order before the broker */
+    void *order_hook_ctx;
+    int restoring;                   /* kernel_restore_order: skip the risk gate */
 };
 
 /* ---- small containers -------------------------------------------------------------------------- */
@@ -196,6 +199,7 @@ static void check_losses(struct kernel *k)
 /* ---- the order path ----------------------------------------------------------------------------- */
 
 static void drain(struct kernel *k);
+static void reject_locally(struct kernel *k, struct order *o, const char *why);
 
 static void deny_event(struct kernel *k, const struct order_request *req, int reason, const char *msg)
 {
@@ -232,7 +236,7 @@ static int place(struct kernel *k, const struct order_request *req, int defer,
     pending_qty(k, req->account_id, req->instrument_id, &rc.pending_buy_qty, &rc.pending_sell_qty);
     funds_of(k, req, &rc);
     struct risk_decision d;
-    if (risk_check_order(k->risk, &rc, &d) != RISK_ALLOW) {
+    if (!k->restoring && risk_check_order(k->risk, &rc, &d) != RISK_ALLOW) {
         deny_event(k, req, d.reason, d.msg);
         return atp_err_set(err, ATP_ERANGE, NULL, 0, NULL, "%s: %s", risk_reason_name(d.reason),
                            d.msg);
@@ -254,6 +258,14 @@ static int place(struct kernel *k, const struct order_request *req, int defer,
     }
     x->is_stop_exit = (uint8_t)is_stop_exit;
     k->stats.orders++;
+    if (k->order_hook) {
+        int hr = k->order_hook(k->order_hook_ctx, o, err);
+        if (hr != ATP_OK) { /* not recorded, so not sent: the broker never sees it */
+            reject_locally(k, o, err && err->msg[0] ? err->msg : "the order could not be recorded");
+            *id_out = o->id;
+            return hr;
+        }
+    }
     bus_publish(&k->bus, TOPIC_ORDER_UPDATE, o);
     if (queue_push(defer ? &k->deferred : &k->queue, (struct kaction){KA_SUBMIT, o->id}) != ATP_OK)
         return atp_err_set(err, ATP_ENOMEM, NULL, 0, NULL, "out of memory");
@@ -870,4 +882,40 @@ int kernel_modify(struct kernel *k, uint64_t account_id, uint64_t order_id, int6
                                    k->now, err);
     drain(k);
     return r;
+}
+
+void kernel_set_order_hook(struct kernel *k, kernel_order_hook_fn fn, void *ctx)
+{
+    k->order_hook = fn;
+    k->order_hook_ctx = fn ? ctx : NULL;
+}
+
+int kernel_restore_fill(struct kernel *k, const struct fill *f, uint64_t strategy_id,
+                        enum order_product product, px_t charges, struct atp_err *err)
+{
+    int rc = fill_validate(f, err);
+    if (rc != ATP_OK)
+        return rc;
+    struct kaccount *acct = account_of(k, f->account_id);
+    if (!acct)
+        return atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "account_id", "account %llu is not open",
+                           (unsigned long long)f->account_id);
+    if (f->instrument_id >= k->n_instruments)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "instrument", "unknown instrument id %u",
+                           f->instrument_id);
+    rc = portfolio_apply_fill_product(k->pf, f, strategy_id, product, charges);
+    if (rc != ATP_OK)
+        return atp_err_set(err, rc, NULL, 0, "fill", "the portfolio refused fill %s", f->fill_id);
+    acct->net_qty[f->instrument_id] += f->side == ORDER_SIDE_BUY ? f->qty : -f->qty;
+    return ATP_OK;
+}
+
+int kernel_restore_order(struct kernel *k, const struct order_request *req, uint64_t *id_out,
+                         struct atp_err *err)
+{
+    k->restoring = 1;
+    int rc = place(k, req, 0, NULL, 0, id_out, err);
+    k->restoring = 0;
+    drain(k);
+    return rc;
 }

@@ -95,6 +95,29 @@ int kernel_cancel(struct kernel *k, uint64_t account_id, uint64_t order_id, stru
 int kernel_modify(struct kernel *k, uint64_t account_id, uint64_t order_id, int64_t new_qty,
                   px_t new_limit_price, px_t new_trigger_price, struct atp_err *err);
 
+/* Durability (docs/orders.md "Persistence and recovery"). The hook is called with every new
+ * order after the OMS created it (state NEW) and before it is queued for the broker, so a caller
+ * that stores orders has the order on disk before the broker sees it. ATP_OK lets the order go
+ * on; any other return rejects it locally (REJECTED with err's message, an ORDER_UPDATE event)
+ * and the placing call returns that status. The kernel stays storage-agnostic: it only asks.
+ * One hook per kernel; fn NULL removes it. */
+typedef int (*kernel_order_hook_fn)(void *ctx, const struct order *o, struct atp_err *err);
+void kernel_set_order_hook(struct kernel *k, kernel_order_hook_fn fn, void *ctx);
+
+/* Recovery after a restart: applies a fill that happened before it to the portfolio (with its
+ * charges) and the account's net position, as on_fill would, but without the broker, events,
+ * stops or strategies. The account must be open. ATP_EINVAL (err names the field),
+ * ATP_ENOTFOUND (account not open), or the portfolio's error. */
+int kernel_restore_fill(struct kernel *k, const struct fill *f, uint64_t strategy_id,
+                        enum order_product product, px_t charges, struct atp_err *err);
+
+/* Recovery: re-places a working order of before the restart (the caller passes its unfilled
+ * rest) through the OMS, the order hook and the broker, without the risk gate: it passed the gate
+ * when first placed, and a restart must not turn a working order into a denial (the rate limit
+ * alone would refuse a book of more than 10 orders). As kernel_place otherwise. */
+int kernel_restore_order(struct kernel *k, const struct order_request *req, uint64_t *id_out,
+                         struct atp_err *err);
+
 /* A counter of orders refused by the gate and of internal inconsistencies (a broker event the OMS
  * refused): for tests and the status page. */
 struct kernel_stats {

@@ -967,3 +967,184 @@ int store_strategy_limit_set(struct store *s, int mode, int32_t max_running, str
         return atp_err_set(err, ATP_EINVAL, NULL, 0, "max_running", "must be >= 0");
     return s->ops->strategy_limit_set(s, mode, max_running, err);
 }
+
+/* ==== paper trading (store.h) ==== */
+
+int store_funds_set(struct store *s, int64_t account_id, int64_t initial_capital_px, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    if (initial_capital_px < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "initial_capital", "must be >= 0");
+    return s->ops->funds_set(s, account_id, initial_capital_px, err);
+}
+
+int store_funds_get(struct store *s, int64_t account_id, struct store_funds *out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_ptr(out, "out", err));
+    return s->ops->funds_get(s, account_id, out, err);
+}
+
+int store_funds_list(struct store *s, const struct store_page *page, struct store_funds *out,
+                     struct store_page_out *res, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_page(page, out, res, err));
+    return s->ops->funds_list(s, page, out, res, err);
+}
+
+/* The text fields every order row needs, checked in one place for insert and update. */
+static int need_order_change(const struct store_order_change *c, struct atp_err *err)
+{
+    TRY(need_ptr(c, "change", err));
+    TRY(need_id(c->account_id, "account_id", err));
+    TRY(need_id(c->order_id, "order_id", err));
+    TRY(need_str(c->state, sizeof c->state, 1, "state", err));
+    TRY(need_str(c->reason, sizeof c->reason, 0, "reason", err));
+    if (c->qty <= 0 || c->filled_qty < 0 || c->filled_qty > c->qty)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, c->qty <= 0 ? "qty" : "filled_qty",
+                           "needs 0 <= filled_qty <= qty and qty > 0");
+    if (c->price_px < 0 || c->trigger_px < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, c->price_px < 0 ? "price" : "trigger_price",
+                           "must be >= 0");
+    return ATP_OK;
+}
+
+int store_order_insert(struct store *s, const struct store_order *o, int64_t *id_out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(o, "order", err));
+    TRY(need_ptr(id_out, "id_out", err));
+    TRY(need_id(o->account_id, "account_id", err));
+    if (o->strategy_id < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "strategy_id", "must be >= 0");
+    if (o->qty <= 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "qty", "must be > 0");
+    if (o->price_px < 0 || o->trigger_px < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, o->price_px < 0 ? "price" : "trigger_price",
+                           "must be >= 0");
+    TRY(need_str(o->mode, sizeof o->mode, 1, "mode", err));
+    TRY(need_str(o->client_key, sizeof o->client_key, 0, "client_key", err));
+    TRY(need_str(o->tag, sizeof o->tag, 0, "tag", err));
+    TRY(need_str(o->symbol, sizeof o->symbol, 1, "symbol", err));
+    TRY(need_str(o->side, sizeof o->side, 1, "side", err));
+    TRY(need_str(o->type, sizeof o->type, 1, "type", err));
+    TRY(need_str(o->product, sizeof o->product, 1, "product", err));
+    TRY(need_str(o->validity, sizeof o->validity, 1, "validity", err));
+    TRY(need_str(o->state, sizeof o->state, 1, "state", err));
+    return s->ops->order_insert(s, o, id_out, err);
+}
+
+int store_order_get(struct store *s, int64_t account_id, int64_t order_id, struct store_order *out,
+                    struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_id(order_id, "order_id", err));
+    TRY(need_ptr(out, "out", err));
+    return s->ops->order_get(s, account_id, order_id, out, err);
+}
+
+int store_order_find_key(struct store *s, int64_t account_id, const char *client_key,
+                         struct store_order *out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_str(client_key, STORE_CLIENT_KEY_MAX, 1, "client_key", err));
+    TRY(need_ptr(out, "out", err));
+    return s->ops->order_find_key(s, account_id, client_key, out, err);
+}
+
+int store_order_list(struct store *s, const struct store_order_filter *f, const struct store_page *page,
+                     struct store_order *out, struct store_page_out *res, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(f, "filter", err));
+    TRY(need_page(page, out, res, err));
+    if (f->account_id < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "account_id", "must be >= 0");
+    TRY(need_str(f->state, sizeof f->state, 0, "state", err));
+    return s->ops->order_list(s, f, page, out, res, err);
+}
+
+int store_order_update(struct store *s, const struct store_order_change *c, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_order_change(c, err));
+    return s->ops->order_update(s, c, err);
+}
+
+int store_order_history(struct store *s, int64_t account_id, int64_t order_id, struct store_order_hist *out,
+                        uint32_t cap, uint32_t *count_out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(account_id, "account_id", err));
+    TRY(need_id(order_id, "order_id", err));
+    TRY(need_ptr(out, "out", err));
+    TRY(need_ptr(count_out, "count_out", err));
+    *count_out = 0;
+    return s->ops->order_history(s, account_id, order_id, out, cap, count_out, err);
+}
+
+int store_fill_record(struct store *s, const struct store_fill *f, const struct store_order_change *c,
+                      int64_t *id_out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(f, "fill", err));
+    TRY(need_ptr(id_out, "id_out", err));
+    TRY(need_order_change(c, err));
+    if (f->order_id != c->order_id || f->account_id != c->account_id)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "order_id", "the fill and the change name different orders");
+    if (f->qty <= 0 || f->price_px <= 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, f->qty <= 0 ? "qty" : "price", "must be > 0");
+    if (f->strategy_id < 0 || f->charges_px < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, f->strategy_id < 0 ? "strategy_id" : "charges",
+                           "must be >= 0");
+    TRY(need_str(f->mode, sizeof f->mode, 1, "mode", err));
+    TRY(need_str(f->venue_id, sizeof f->venue_id, 1, "venue_id", err));
+    TRY(need_str(f->symbol, sizeof f->symbol, 1, "symbol", err));
+    TRY(need_str(f->side, sizeof f->side, 1, "side", err));
+    TRY(need_str(f->product, sizeof f->product, 1, "product", err));
+    return s->ops->fill_record(s, f, c, id_out, err);
+}
+
+int store_fill_list(struct store *s, int64_t account_id, const struct store_page *page, struct store_fill *out,
+                    struct store_page_out *res, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_page(page, out, res, err));
+    if (account_id < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "account_id", "must be >= 0");
+    return s->ops->fill_list(s, account_id, page, out, res, err);
+}
+
+int store_kill_switch_set(struct store *s, const struct store_kill_switch *k, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(k, "kill_switch", err));
+    if (k->account_id < 0 || k->set_by < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, k->account_id < 0 ? "account_id" : "set_by",
+                           "must be >= 0");
+    TRY(need_str(k->state, sizeof k->state, 1, "state", err));
+    TRY(need_str(k->reason, sizeof k->reason, 0, "reason", err));
+    return s->ops->kill_switch_set(s, k, err);
+}
+
+int store_kill_switch_get(struct store *s, int64_t account_id, struct store_kill_switch *out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(out, "out", err));
+    if (account_id < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "account_id", "must be >= 0");
+    return s->ops->kill_switch_get(s, account_id, out, err);
+}
+
+int store_kill_switch_list(struct store *s, const struct store_page *page, struct store_kill_switch *out,
+                           struct store_page_out *res, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_page(page, out, res, err));
+    return s->ops->kill_switch_list(s, page, out, res, err);
+}

@@ -534,6 +534,143 @@ int store_strategy_limit_set(struct store *s, int mode, int32_t max_running, str
 
 /* ==== end of strategies ==== */
 
+/* ---- paper trading: funds, orders, fills, kill switches (migration 003) ----
+ * The trading service (api/trading.h) is the writer; handlers read. Money is px_t (1/10000 rupee,
+ * core/px.h) in int64 *_px fields, exact. Enumerations are their model names as text ("BUY",
+ * "SL-M", "PARTIALLY_FILLED", ...): the store keeps them verbatim and knows only which states are
+ * working (NEW, PENDING_SUBMIT, OPEN, TRIGGER_PENDING, PARTIALLY_FILLED). */
+
+#define STORE_ENUM_MAX 24        /* "PARTIALLY_FILLED" and the like */
+#define STORE_SYMBOL_MAX 48
+#define STORE_CLIENT_KEY_MAX 64  /* Idempotency-Key, at most 63 characters */
+#define STORE_TAG_MAX 24
+#define STORE_ORDER_REASON_MAX 256
+#define STORE_VENUE_ID_MAX 48
+
+struct store_funds {
+    int64_t account_id;
+    int64_t initial_capital_px;  /* >= 0 */
+    int64_t updated_ns;
+};
+
+/* Sets (inserts or replaces) an account's paper starting capital. ATP_ENOTFOUND (field
+ * "account_id") for an absent account. */
+int store_funds_set(struct store *s, int64_t account_id, int64_t initial_capital_px, struct atp_err *err);
+/* ATP_ENOTFOUND when the account has no funds row (it trades with the default). */
+int store_funds_get(struct store *s, int64_t account_id, struct store_funds *out, struct atp_err *err);
+/* Every funds row in account id order (cursor: account id): the accounts to open at start-up. */
+int store_funds_list(struct store *s, const struct store_page *page, struct store_funds *out,
+                     struct store_page_out *res, struct atp_err *err);
+
+struct store_order {
+    int64_t id;
+    int64_t account_id;
+    char mode[STORE_ENUM_MAX];
+    int64_t strategy_id;                      /* 0: manual */
+    char client_key[STORE_CLIENT_KEY_MAX];    /* "" when none */
+    char tag[STORE_TAG_MAX];
+    char symbol[STORE_SYMBOL_MAX];
+    char side[STORE_ENUM_MAX];
+    int64_t qty;                              /* > 0, the current total (a modify changes it) */
+    char type[STORE_ENUM_MAX];
+    int64_t price_px;                         /* limit price, 0 when none */
+    int64_t trigger_px;                       /* 0 when none */
+    char product[STORE_ENUM_MAX];
+    char validity[STORE_ENUM_MAX];
+    char state[STORE_ENUM_MAX];
+    int64_t filled_qty;
+    int64_t filled_notional_px;               /* exact sum of fill qty x price */
+    char reason[STORE_ORDER_REASON_MAX];
+    int64_t created_ns;
+    int64_t updated_ns;
+};
+
+/* Inserts an order (id, filled, reason and times are set here: created = updated = now) and its
+ * first history row, in one transaction. ATP_EEXIST (field "client_key") when the account already
+ * has an order with this client key; ATP_ENOTFOUND (field "account_id"). */
+int store_order_insert(struct store *s, const struct store_order *o, int64_t *id_out, struct atp_err *err);
+int store_order_get(struct store *s, int64_t account_id, int64_t order_id, struct store_order *out,
+                    struct atp_err *err);
+/* The account's order with this client key; ATP_ENOTFOUND when none. */
+int store_order_find_key(struct store *s, int64_t account_id, const char *client_key,
+                         struct store_order *out, struct atp_err *err);
+
+struct store_order_filter {
+    int64_t account_id;          /* 0: every account (start-up recovery) */
+    char state[STORE_ENUM_MAX];  /* "" any, "WORKING" the working states, else one state */
+};
+/* Orders matching f in id order (cursor: order id). */
+int store_order_list(struct store *s, const struct store_order_filter *f, const struct store_page *page,
+                     struct store_order *out, struct store_page_out *res, struct atp_err *err);
+
+/* A change of an order: new state, terms and fill totals. */
+struct store_order_change {
+    int64_t account_id;
+    int64_t order_id;
+    char state[STORE_ENUM_MAX];
+    int64_t qty;
+    int64_t price_px;
+    int64_t trigger_px;
+    int64_t filled_qty;
+    int64_t filled_notional_px;
+    char reason[STORE_ORDER_REASON_MAX];
+};
+/* Applies c to its order (updated = now) and, when the state changes, appends a history row, in
+ * one transaction. ATP_ENOTFOUND (field "order_id") outside the account. */
+int store_order_update(struct store *s, const struct store_order_change *c, struct atp_err *err);
+
+struct store_order_hist {
+    int64_t id;
+    char state[STORE_ENUM_MAX];
+    char reason[STORE_ORDER_REASON_MAX];
+    int64_t ts_ns;
+};
+/* An order's state history, oldest first, at most cap rows. ATP_ENOTFOUND outside the account. */
+int store_order_history(struct store *s, int64_t account_id, int64_t order_id, struct store_order_hist *out,
+                        uint32_t cap, uint32_t *count_out, struct atp_err *err);
+
+struct store_fill {
+    int64_t id;
+    int64_t order_id;
+    int64_t account_id;
+    char mode[STORE_ENUM_MAX];
+    int64_t strategy_id;                  /* 0: manual */
+    char venue_id[STORE_VENUE_ID_MAX];    /* the broker's trade id */
+    char symbol[STORE_SYMBOL_MAX];
+    char side[STORE_ENUM_MAX];
+    char product[STORE_ENUM_MAX];
+    int64_t qty;                          /* > 0 */
+    int64_t price_px;                     /* > 0 */
+    int64_t charges_px;
+    int64_t ts_ns;                        /* market time of the trade */
+    int64_t created_ns;
+};
+/* Records a fill and the change it makes to its order (c: the order's new state and totals) in
+ * one transaction, so the fills' quantity always equals the order's filled quantity, whatever
+ * moment the process dies at. ATP_ENOTFOUND (field "order_id") outside the account. */
+int store_fill_record(struct store *s, const struct store_fill *f, const struct store_order_change *c,
+                      int64_t *id_out, struct atp_err *err);
+/* Fills of an account (account_id 0: every account), in id order (cursor: fill id). */
+int store_fill_list(struct store *s, int64_t account_id, const struct store_page *page, struct store_fill *out,
+                    struct store_page_out *res, struct atp_err *err);
+
+struct store_kill_switch {
+    int64_t account_id;          /* 0: the global switch */
+    char state[STORE_ENUM_MAX];  /* ACTIVE | REDUCING | HALTED */
+    int64_t set_by;              /* user id, 0: system */
+    char reason[STORE_ORDER_REASON_MAX];
+    int64_t updated_ns;
+};
+/* Sets a switch (updated = now). */
+int store_kill_switch_set(struct store *s, const struct store_kill_switch *k, struct atp_err *err);
+/* ATP_ENOTFOUND when the switch was never set (it is ACTIVE). */
+int store_kill_switch_get(struct store *s, int64_t account_id, struct store_kill_switch *out, struct atp_err *err);
+/* Every switch ever set, in account id order (the global one first; cursor: account id + 1). */
+int store_kill_switch_list(struct store *s, const struct store_page *page, struct store_kill_switch *out,
+                           struct store_page_out *res, struct atp_err *err);
+
+/* ---- end of paper trading ---- */
+
 /* ---- lifecycle and migrations ---- */
 
 /* Opens the store named by url (see the top of this file). *out is owned by the caller

@@ -140,6 +140,32 @@ struct store_ops {
     int (*strategy_limit_get)(struct store *s, int mode, int32_t *max_running, struct atp_err *err);
     int (*strategy_limit_set)(struct store *s, int mode, int32_t max_running, struct atp_err *err);
     /* ==== end of strategies ==== */
+
+    /* ==== paper trading (store.h) ==== */
+    int (*funds_set)(struct store *s, int64_t account_id, int64_t capital, struct atp_err *err);
+    int (*funds_get)(struct store *s, int64_t account_id, struct store_funds *out, struct atp_err *err);
+    int (*funds_list)(struct store *s, const struct store_page *p, struct store_funds *out,
+                      struct store_page_out *res, struct atp_err *err);
+    int (*order_insert)(struct store *s, const struct store_order *o, int64_t *id, struct atp_err *err);
+    int (*order_get)(struct store *s, int64_t account_id, int64_t id, struct store_order *out,
+                     struct atp_err *err);
+    int (*order_find_key)(struct store *s, int64_t account_id, const char *key, struct store_order *out,
+                          struct atp_err *err);
+    int (*order_list)(struct store *s, const struct store_order_filter *f, const struct store_page *p,
+                      struct store_order *out, struct store_page_out *res, struct atp_err *err);
+    int (*order_update)(struct store *s, const struct store_order_change *c, struct atp_err *err);
+    int (*order_history)(struct store *s, int64_t account_id, int64_t id, struct store_order_hist *out,
+                         uint32_t cap, uint32_t *count, struct atp_err *err);
+    int (*fill_record)(struct store *s, const struct store_fill *f, const struct store_order_change *c,
+                       int64_t *id, struct atp_err *err);
+    int (*fill_list)(struct store *s, int64_t account_id, const struct store_page *p, struct store_fill *out,
+                     struct store_page_out *res, struct atp_err *err);
+    int (*kill_switch_set)(struct store *s, const struct store_kill_switch *k, struct atp_err *err);
+    int (*kill_switch_get)(struct store *s, int64_t account_id, struct store_kill_switch *out,
+                           struct atp_err *err);
+    int (*kill_switch_list)(struct store *s, const struct store_page *p, struct store_kill_switch *out,
+                            struct store_page_out *res, struct atp_err *err);
+    /* ==== end of paper trading ==== */
 };
 
 struct store {
@@ -167,6 +193,14 @@ void store_email_key(const char *email, char *key);
     "id, account_id, email, token_hash, status, role, expires_ns, created_by, created_ns, updated_ns"
 #define STORE_BROKER_COLS "id, account_id, broker, key_id, masked, created_ns"
 #define STORE_AUDIT_COLS "id, ts_ns, user_id, account_id, action, resource, ip, user_agent, result, details"
+#define STORE_ORDER_COLS                                                                                 \
+    "id, account_id, mode, coalesce(strategy_id, 0), coalesce(client_key, ''), tag, symbol, side, qty, " \
+    "type, price_px, trigger_px, product, validity, state, filled_qty, filled_notional_px, reason, "    \
+    "created_ns, updated_ns"
+#define STORE_FILL_COLS                                                                                  \
+    "id, order_id, account_id, mode, coalesce(strategy_id, 0), venue_id, symbol, side, product, qty, "  \
+    "price_px, charges_px, ts_ns, created_ns"
+#define STORE_WORKING_STATES "('NEW', 'PENDING_SUBMIT', 'OPEN', 'TRIGGER_PENDING', 'PARTIALLY_FILLED')"
 #define STORE_NOTIF_COLS "id, user_id, type, title, body, read, ts_ns"
 #define STORE_STRATEGY_COLS                                                                              \
     "id, account_id, type, name, symbols, timeframes, params, mode, risk, state, state_reason, "   \

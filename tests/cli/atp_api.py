@@ -305,6 +305,10 @@ class World:
             ("broker-connections", "conn_id"): self.broker_conn,
             ("indicators", "name"): "sma",
             ("strategies", "id"): self.strategy,
+            # Paper trading: an order id no account has (so the owner's answer is the handler's
+            # 404 and everyone else's the policy's), and a symbol with no position.
+            ("orders", "order_id"): "999999999",
+            ("positions", "symbol"): "TCS",
         }
 
 

@@ -1647,3 +1647,181 @@ void store_suite_risk_limits_and_breach(const struct store_suite_env *env)
     FAILS(store_strategy_limit_set(c.s, 5, 1, &err), ATP_EINVAL, "mode");
     end(&c);
 }
+
+/* ---- paper trading (migration 003) ---- */
+
+void store_suite_trading_funds_and_kill_switch(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t owner = add_user(&c, "trader@example.com", STORE_ROLE_TRADER);
+    int64_t a1 = add_account(&c, owner, "one"), a2 = add_account(&c, owner, "two");
+    struct store_funds f;
+    FAILS(store_funds_get(c.s, a1, &f, &err), ATP_ENOTFOUND, "account_id");
+    OK(store_funds_set(c.s, a1, 10000000000LL, &err)); /* Rs 10,00,000 as px_t */
+    OK(store_funds_set(c.s, a2, 1, &err));
+    OK(store_funds_set(c.s, a2, 25000000000LL, &err)); /* replaces */
+    FAILS(store_funds_set(c.s, 999, 1, &err), ATP_ENOTFOUND, "account_id");
+    FAILS(store_funds_set(c.s, a1, -1, &err), ATP_EINVAL, "initial_capital");
+    OK(store_funds_get(c.s, a2, &f, &err));
+    cr_assert_eq(f.initial_capital_px, 25000000000LL);
+    struct store_funds list[2];
+    struct store_page_out res;
+    OK(store_funds_list(c.s, &(struct store_page){0, 1}, list, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(list[0].account_id, a1);
+    cr_assert_eq(list[0].initial_capital_px, 10000000000LL);
+    OK(store_funds_list(c.s, &(struct store_page){res.next_cursor, 2}, list, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(list[0].account_id, a2);
+    cr_assert_eq(res.next_cursor, 0);
+
+    struct store_kill_switch k = {.account_id = 0, .state = "HALTED", .set_by = owner, .reason = "fat finger"};
+    struct store_kill_switch got;
+    FAILS(store_kill_switch_get(c.s, 0, &got, &err), ATP_ENOTFOUND, "account_id");
+    OK(store_kill_switch_set(c.s, &k, &err));
+    k.account_id = a2;
+    snprintf(k.state, sizeof k.state, "REDUCING");
+    OK(store_kill_switch_set(c.s, &k, &err));
+    snprintf(k.state, sizeof k.state, "ACTIVE");
+    snprintf(k.reason, sizeof k.reason, "it's 'fine'; --");
+    OK(store_kill_switch_set(c.s, &k, &err));
+    reopen(&c); /* survives a restart */
+    OK(store_kill_switch_get(c.s, a2, &got, &err));
+    cr_assert_str_eq(got.state, "ACTIVE");
+    cr_assert_str_eq(got.reason, "it's 'fine'; --");
+    cr_assert_eq(got.set_by, owner);
+    cr_assert_gt(got.updated_ns, T0);
+    struct store_kill_switch all[3];
+    OK(store_kill_switch_list(c.s, &(struct store_page){0, 1}, all, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(all[0].account_id, 0, "the global switch first");
+    cr_assert_str_eq(all[0].state, "HALTED");
+    OK(store_kill_switch_list(c.s, &(struct store_page){res.next_cursor, 3}, all, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(all[0].account_id, a2);
+    FAILS(store_kill_switch_set(c.s, &(struct store_kill_switch){.account_id = -1, .state = "HALTED"}, &err),
+          ATP_EINVAL, "account_id");
+    end(&c);
+}
+
+static struct store_order sample_order(int64_t account, const char *key, const char *side, int64_t qty)
+{
+    struct store_order o = {.account_id = account, .qty = qty, .price_px = 25005000, .trigger_px = 0};
+    snprintf(o.mode, sizeof o.mode, "PAPER");
+    snprintf(o.client_key, sizeof o.client_key, "%s", key);
+    snprintf(o.tag, sizeof o.tag, "T1x");
+    snprintf(o.symbol, sizeof o.symbol, "RELIANCE");
+    snprintf(o.side, sizeof o.side, "%s", side);
+    snprintf(o.type, sizeof o.type, "LIMIT");
+    snprintf(o.product, sizeof o.product, "CNC");
+    snprintf(o.validity, sizeof o.validity, "DAY");
+    snprintf(o.state, sizeof o.state, "NEW");
+    return o;
+}
+
+void store_suite_trading_orders_and_fills(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t owner = add_user(&c, "trader@example.com", STORE_ROLE_TRADER);
+    int64_t a1 = add_account(&c, owner, "one"), a2 = add_account(&c, owner, "two");
+    struct store_order o = sample_order(a1, "key-1", "BUY", 10), got;
+    int64_t id1 = 0, id2 = 0, id3 = 0;
+    OK(store_order_insert(c.s, &o, &id1, &err));
+    /* the same key on the same account: refused; on another account: fine; no key: any number */
+    FAILS(store_order_insert(c.s, &o, &id2, &err), ATP_EEXIST, "client_key");
+    o.account_id = a2;
+    OK(store_order_insert(c.s, &o, &id2, &err));
+    o = sample_order(a1, "", "SELL", 5);
+    OK(store_order_insert(c.s, &o, &id3, &err));
+    int64_t id4 = 0;
+    OK(store_order_insert(c.s, &o, &id4, &err));
+    FAILS(store_order_insert(c.s, &(struct store_order){0}, &id4, &err), ATP_EINVAL, "account_id");
+    o.account_id = 9999;
+    FAILS(store_order_insert(c.s, &o, &id4, &err), ATP_ENOTFOUND, "account_id");
+
+    OK(store_order_find_key(c.s, a1, "key-1", &got, &err));
+    cr_assert_eq(got.id, id1);
+    cr_assert_str_eq(got.state, "NEW");
+    cr_assert_eq(got.price_px, 25005000);
+    cr_assert_eq(got.strategy_id, 0);
+    FAILS(store_order_find_key(c.s, a1, "key-2", &got, &err), ATP_ENOTFOUND, "client_key");
+    FAILS(store_order_get(c.s, a2, id1, &got, &err), ATP_ENOTFOUND, "order_id"); /* tenancy */
+
+    /* NEW -> OPEN, then a partial fill and a fill, each written with its order in one go */
+    struct store_order_change ch = {.account_id = a1, .order_id = id1, .state = "OPEN", .qty = 10,
+                                    .price_px = 25005000};
+    OK(store_order_update(c.s, &ch, &err));
+    OK(store_order_update(c.s, &ch, &err)); /* the same state again: no second history row */
+    struct store_fill f = {.order_id = id1, .account_id = a1, .mode = "PAPER", .venue_id = "P1",
+                           .symbol = "RELIANCE", .side = "BUY", .product = "CNC", .qty = 4,
+                           .price_px = 25000000, .charges_px = 1234, .ts_ns = T0 + 5};
+    ch = (struct store_order_change){.account_id = a1, .order_id = id1, .state = "PARTIALLY_FILLED", .qty = 10,
+                                     .price_px = 25005000, .filled_qty = 4, .filled_notional_px = 100000000};
+    int64_t fid = 0;
+    OK(store_fill_record(c.s, &f, &ch, &fid, &err));
+    f.qty = 6;
+    snprintf(f.venue_id, sizeof f.venue_id, "P2");
+    ch.filled_qty = 10;
+    ch.filled_notional_px = 100000000 + 6 * 25000000LL;
+    snprintf(ch.state, sizeof ch.state, "FILLED");
+    OK(store_fill_record(c.s, &f, &ch, &fid, &err));
+    /* another account's order id is not found, and nothing is written */
+    struct store_order_change other = ch;
+    other.account_id = a2;
+    struct store_fill fo = f;
+    fo.account_id = a2;
+    FAILS(store_fill_record(c.s, &fo, &other, &fid, &err), ATP_ENOTFOUND, "order_id");
+    ch.filled_qty = 11;
+    FAILS(store_order_update(c.s, &ch, &err), ATP_EINVAL, "filled_qty");
+
+    reopen(&c);
+    OK(store_order_get(c.s, a1, id1, &got, &err));
+    cr_assert_str_eq(got.state, "FILLED");
+    cr_assert_eq(got.filled_qty, 10);
+    cr_assert_eq(got.filled_notional_px, 250000000);
+    struct store_order_hist h[8];
+    uint32_t n = 0;
+    OK(store_order_history(c.s, a1, id1, h, 8, &n, &err));
+    cr_assert_eq(n, 4, "NEW, OPEN, PARTIALLY_FILLED, FILLED");
+    cr_assert_str_eq(h[0].state, "NEW");
+    cr_assert_str_eq(h[1].state, "OPEN");
+    cr_assert_str_eq(h[2].state, "PARTIALLY_FILLED");
+    cr_assert_str_eq(h[3].state, "FILLED");
+    FAILS(store_order_history(c.s, a2, id1, h, 8, &n, &err), ATP_ENOTFOUND, "order_id");
+
+    struct store_fill fl[4];
+    struct store_page_out res;
+    OK(store_fill_list(c.s, a1, &(struct store_page){0, 4}, fl, &res, &err));
+    cr_assert_eq(res.count, 2);
+    cr_assert_str_eq(fl[0].venue_id, "P1");
+    cr_assert_eq(fl[0].qty + fl[1].qty, got.filled_qty, "fills' qty equals the order's filled qty");
+    cr_assert_eq(fl[0].charges_px, 1234);
+    cr_assert_eq(fl[1].price_px, 25000000);
+    OK(store_fill_list(c.s, a2, &(struct store_page){0, 4}, fl, &res, &err));
+    cr_assert_eq(res.count, 0);
+
+    struct store_order list[4];
+    struct store_order_filter flt = {.account_id = a1};
+    OK(store_order_list(c.s, &flt, &(struct store_page){0, 2}, list, &res, &err));
+    cr_assert_eq(res.count, 2);
+    cr_assert_eq(list[0].id, id1);
+    cr_assert_eq(list[1].id, id3);
+    OK(store_order_list(c.s, &flt, &(struct store_page){res.next_cursor, 2}, list, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(list[0].id, id4);
+    snprintf(flt.state, sizeof flt.state, "WORKING");
+    OK(store_order_list(c.s, &flt, &(struct store_page){0, 4}, list, &res, &err));
+    cr_assert_eq(res.count, 2, "the two NEW orders, not the FILLED one");
+    flt.account_id = 0; /* every account: start-up recovery */
+    OK(store_order_list(c.s, &flt, &(struct store_page){0, 4}, list, &res, &err));
+    cr_assert_eq(res.count, 3);
+    snprintf(flt.state, sizeof flt.state, "FILLED");
+    OK(store_order_list(c.s, &flt, &(struct store_page){0, 4}, list, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(list[0].id, id1);
+    end(&c);
+}

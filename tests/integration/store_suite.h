@@ -39,7 +39,9 @@ struct store_suite_env {
     X(admin_notif_mark_all_read)                                                                   \
     X(admin_broker_rotation)                                                                       \
     X(strategies)                                                                                  \
-    X(risk_limits_and_breach)
+    X(risk_limits_and_breach)                                                                      \
+    X(trading_funds_and_kill_switch)                                                               \
+    X(trading_orders_and_fills)
 
 #define STORE_SUITE_DECLARE(name) void store_suite_##name(const struct store_suite_env *env);
 STORE_SUITE_CASES(STORE_SUITE_DECLARE)

@@ -75,6 +75,24 @@ enum st {
     ST_NOTIF_READ,
     ST_PREF_UPSERT,
     ST_PREF_LIST,
+    /* ==== paper trading ==== */
+    ST_FUNDS_UPSERT,
+    ST_FUNDS_GET,
+    ST_FUNDS_LIST,
+    ST_ORDER_INSERT,
+    ST_ORDER_GET,
+    ST_ORDER_FIND_KEY,
+    ST_ORDER_LIST,
+    ST_ORDER_STATE,
+    ST_ORDER_UPDATE,
+    ST_HIST_INSERT,
+    ST_HIST_LIST,
+    ST_FILL_INSERT,
+    ST_FILL_LIST,
+    ST_KILL_UPSERT,
+    ST_KILL_GET,
+    ST_KILL_LIST,
+    /* ==== end of paper trading ==== */
     ST_COUNT
 };
 
@@ -217,6 +235,47 @@ static const char *const st_sql[ST_COUNT] = {
         "ON CONFLICT (user_id, type, channel) DO UPDATE SET enabled = excluded.enabled",
     [ST_PREF_LIST] = "SELECT id, user_id, type, channel, enabled FROM notification_prefs "
                      "WHERE user_id = $1::bigint AND id > $2::bigint ORDER BY id LIMIT $3::bigint",
+    /* ==== paper trading ==== */
+    [ST_FUNDS_UPSERT] = "INSERT INTO paper_funds (account_id, initial_capital_px, updated_ns) "
+                        "VALUES ($1::bigint, $2::bigint, $3::bigint) ON CONFLICT (account_id) DO UPDATE SET "
+                        "initial_capital_px = excluded.initial_capital_px, updated_ns = excluded.updated_ns",
+    [ST_FUNDS_GET] = "SELECT account_id, initial_capital_px, updated_ns FROM paper_funds WHERE account_id = $1::bigint",
+    [ST_FUNDS_LIST] = "SELECT account_id, initial_capital_px, updated_ns FROM paper_funds "
+                      "WHERE account_id > $1::bigint ORDER BY account_id LIMIT $2::bigint",
+    [ST_ORDER_INSERT] =
+        "INSERT INTO orders (account_id, mode, strategy_id, client_key, tag, symbol, side, qty, type, price_px, "
+        "trigger_px, product, validity, state, created_ns, updated_ns) VALUES ($1::bigint, $2::text, $3::bigint, "
+        "$4::text, $5::text, $6::text, $7::text, $8::bigint, $9::text, $10::bigint, $11::bigint, $12::text, "
+        "$13::text, $14::text, $15::bigint, $15::bigint) RETURNING id",
+    [ST_ORDER_GET] = "SELECT " STORE_ORDER_COLS " FROM orders WHERE id = $1::bigint AND account_id = $2::bigint",
+    [ST_ORDER_FIND_KEY] = "SELECT " STORE_ORDER_COLS " FROM orders WHERE account_id = $1::bigint "
+                          "AND client_key = $2::text",
+    [ST_ORDER_LIST] = "SELECT " STORE_ORDER_COLS " FROM orders WHERE ($1::bigint = 0 OR account_id = $1::bigint) "
+                      "AND ($2::text = '' OR state = $2::text OR ($2::text = 'WORKING' AND state IN "
+                      STORE_WORKING_STATES ")) AND id > $3::bigint ORDER BY id LIMIT $4::bigint",
+    [ST_ORDER_STATE] = "SELECT state FROM orders WHERE id = $1::bigint AND account_id = $2::bigint FOR UPDATE",
+    [ST_ORDER_UPDATE] = "UPDATE orders SET state = $1::text, qty = $2::bigint, price_px = $3::bigint, "
+                        "trigger_px = $4::bigint, filled_qty = $5::bigint, filled_notional_px = $6::bigint, "
+                        "reason = $7::text, updated_ns = $8::bigint WHERE id = $9::bigint AND account_id = $10::bigint",
+    [ST_HIST_INSERT] = "INSERT INTO order_history (order_id, state, reason, ts_ns) "
+                       "VALUES ($1::bigint, $2::text, $3::text, $4::bigint)",
+    [ST_HIST_LIST] = "SELECT id, state, reason, ts_ns FROM order_history WHERE order_id = $1::bigint "
+                     "ORDER BY id LIMIT $2::bigint",
+    [ST_FILL_INSERT] =
+        "INSERT INTO fills (order_id, account_id, mode, strategy_id, venue_id, symbol, side, product, qty, "
+        "price_px, charges_px, ts_ns, created_ns) VALUES ($1::bigint, $2::bigint, $3::text, $4::bigint, $5::text, "
+        "$6::text, $7::text, $8::text, $9::bigint, $10::bigint, $11::bigint, $12::bigint, $13::bigint) RETURNING id",
+    [ST_FILL_LIST] = "SELECT " STORE_FILL_COLS " FROM fills WHERE ($1::bigint = 0 OR account_id = $1::bigint) "
+                     "AND id > $2::bigint ORDER BY id LIMIT $3::bigint",
+    [ST_KILL_UPSERT] = "INSERT INTO kill_switch (account_id, state, set_by, reason, updated_ns) "
+                       "VALUES ($1::bigint, $2::text, $3::bigint, $4::text, $5::bigint) ON CONFLICT (account_id) "
+                       "DO UPDATE SET state = excluded.state, set_by = excluded.set_by, reason = excluded.reason, "
+                       "updated_ns = excluded.updated_ns",
+    [ST_KILL_GET] = "SELECT account_id, state, set_by, reason, updated_ns FROM kill_switch "
+                    "WHERE account_id = $1::bigint",
+    [ST_KILL_LIST] = "SELECT account_id, state, set_by, reason, updated_ns FROM kill_switch "
+                     "WHERE account_id >= $1::bigint ORDER BY account_id LIMIT $2::bigint",
+    /* ==== end of paper trading ==== */
 };
 
 struct pg_store {
@@ -2008,6 +2067,318 @@ static int pg_strategy_limit_set(struct store *s, int mode, int32_t max_running,
 
 /* ==== end of strategies ==== */
 
+/* ==== paper trading (store.h) ==== */
+
+static int read_funds(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    (void)err;
+    struct store_funds *f = out;
+    f->account_id = col_i64(r, row, 0);
+    f->initial_capital_px = col_i64(r, row, 1);
+    f->updated_ns = col_i64(r, row, 2);
+    return ATP_OK;
+}
+
+static int64_t key_funds(const void *row) { return ((const struct store_funds *)row)->account_id; }
+
+static int pg_funds_set(struct store *s, int64_t account_id, int64_t capital, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, account_id);
+    p_i64(&p, capital);
+    p_i64(&p, store_now(s));
+    return run(pq(s), ST_FUNDS_UPSERT, &p, "account_id", NULL, NULL, err);
+}
+
+static int pg_funds_get(struct store *s, int64_t account_id, struct store_funds *out, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, account_id);
+    memset(out, 0, sizeof *out);
+    return get_one(pq(s), ST_FUNDS_GET, &p, read_funds, out, "account_id", err);
+}
+
+static int pg_funds_list(struct store *s, const struct store_page *pg, struct store_funds *out,
+                         struct store_page_out *res, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, pg->cursor);
+    return get_list(pq(s), ST_FUNDS_LIST, &p, pg, read_funds, key_funds, out, sizeof *out, res, err);
+}
+
+static int read_order(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct store_order *o = out;
+    o->id = col_i64(r, row, 0);
+    o->account_id = col_i64(r, row, 1);
+    TRY(col_text(r, row, 2, o->mode, sizeof o->mode, "mode", err));
+    o->strategy_id = col_i64(r, row, 3);
+    TRY(col_text(r, row, 4, o->client_key, sizeof o->client_key, "client_key", err));
+    TRY(col_text(r, row, 5, o->tag, sizeof o->tag, "tag", err));
+    TRY(col_text(r, row, 6, o->symbol, sizeof o->symbol, "symbol", err));
+    TRY(col_text(r, row, 7, o->side, sizeof o->side, "side", err));
+    o->qty = col_i64(r, row, 8);
+    TRY(col_text(r, row, 9, o->type, sizeof o->type, "type", err));
+    o->price_px = col_i64(r, row, 10);
+    o->trigger_px = col_i64(r, row, 11);
+    TRY(col_text(r, row, 12, o->product, sizeof o->product, "product", err));
+    TRY(col_text(r, row, 13, o->validity, sizeof o->validity, "validity", err));
+    TRY(col_text(r, row, 14, o->state, sizeof o->state, "state", err));
+    o->filled_qty = col_i64(r, row, 15);
+    o->filled_notional_px = col_i64(r, row, 16);
+    TRY(col_text(r, row, 17, o->reason, sizeof o->reason, "reason", err));
+    o->created_ns = col_i64(r, row, 18);
+    o->updated_ns = col_i64(r, row, 19);
+    return ATP_OK;
+}
+
+static int64_t key_order(const void *row) { return ((const struct store_order *)row)->id; }
+
+static int hist_append(struct pg_store *q, int64_t order_id, const char *state, const char *reason, int64_t ts,
+                       struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, order_id);
+    p_text(&p, state);
+    p_text(&p, reason);
+    p_i64(&p, ts);
+    return run(q, ST_HIST_INSERT, &p, "order_id", NULL, NULL, err);
+}
+
+static int order_insert_in_tx(struct pg_store *q, const struct store_order *o, int64_t now, int64_t *id,
+                              struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, o->account_id);
+    p_text(&p, o->mode);
+    p_id_or_null(&p, o->strategy_id);
+    p_text(&p, o->client_key[0] ? o->client_key : NULL);
+    p_text(&p, o->tag);
+    p_text(&p, o->symbol);
+    p_text(&p, o->side);
+    p_i64(&p, o->qty);
+    p_text(&p, o->type);
+    p_i64(&p, o->price_px);
+    p_i64(&p, o->trigger_px);
+    p_text(&p, o->product);
+    p_text(&p, o->validity);
+    p_text(&p, o->state);
+    p_i64(&p, now);
+    int status = insert_id(q, ST_ORDER_INSERT, &p, "client_key", id, err);
+    if (status == ATP_ENOTFOUND && err)
+        snprintf(err->field, sizeof err->field, "account_id"); /* the one foreign key */
+    TRY(status);
+    return hist_append(q, *id, o->state, "", now, err);
+}
+
+static int pg_order_insert(struct store *s, const struct store_order *o, int64_t *id, struct atp_err *err)
+{
+    struct pg_store *q = pq(s);
+    TRY(tx_begin(q, err));
+    return tx_end(q, order_insert_in_tx(q, o, store_now(s), id, err), err);
+}
+
+static int pg_order_get(struct store *s, int64_t account_id, int64_t id, struct store_order *out,
+                        struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, id);
+    p_i64(&p, account_id);
+    return get_one(pq(s), ST_ORDER_GET, &p, read_order, out, "order_id", err);
+}
+
+static int pg_order_find_key(struct store *s, int64_t account_id, const char *key, struct store_order *out,
+                             struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, account_id);
+    p_text(&p, key);
+    return get_one(pq(s), ST_ORDER_FIND_KEY, &p, read_order, out, "client_key", err);
+}
+
+static int pg_order_list(struct store *s, const struct store_order_filter *f, const struct store_page *pg,
+                         struct store_order *out, struct store_page_out *res, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, f->account_id);
+    p_text(&p, f->state);
+    p_i64(&p, pg->cursor);
+    return get_list(pq(s), ST_ORDER_LIST, &p, pg, read_order, key_order, out, sizeof *out, res, err);
+}
+
+static int read_state(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    return col_text(r, row, 0, out, STORE_ENUM_MAX, "state", err);
+}
+
+static int order_update_in_tx(struct pg_store *q, const struct store_order_change *c, int64_t now,
+                              struct atp_err *err)
+{
+    char before[STORE_ENUM_MAX];
+    struct params k = {0};
+    p_i64(&k, c->order_id);
+    p_i64(&k, c->account_id);
+    TRY(get_one(q, ST_ORDER_STATE, &k, read_state, before, "order_id", err));
+    struct params p = {0};
+    p_text(&p, c->state);
+    p_i64(&p, c->qty);
+    p_i64(&p, c->price_px);
+    p_i64(&p, c->trigger_px);
+    p_i64(&p, c->filled_qty);
+    p_i64(&p, c->filled_notional_px);
+    p_text(&p, c->reason);
+    p_i64(&p, now);
+    p_i64(&p, c->order_id);
+    p_i64(&p, c->account_id);
+    TRY(run(q, ST_ORDER_UPDATE, &p, "order_id", NULL, NULL, err));
+    if (strcmp(before, c->state) != 0)
+        TRY(hist_append(q, c->order_id, c->state, c->reason, now, err));
+    return ATP_OK;
+}
+
+static int pg_order_update(struct store *s, const struct store_order_change *c, struct atp_err *err)
+{
+    struct pg_store *q = pq(s);
+    TRY(tx_begin(q, err));
+    return tx_end(q, order_update_in_tx(q, c, store_now(s), err), err);
+}
+
+static int read_hist(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct store_order_hist *h = out;
+    h->id = col_i64(r, row, 0);
+    TRY(col_text(r, row, 1, h->state, sizeof h->state, "state", err));
+    TRY(col_text(r, row, 2, h->reason, sizeof h->reason, "reason", err));
+    h->ts_ns = col_i64(r, row, 3);
+    return ATP_OK;
+}
+
+static int64_t key_hist(const void *row) { return ((const struct store_order_hist *)row)->id; }
+
+static int pg_order_history(struct store *s, int64_t account_id, int64_t id, struct store_order_hist *out,
+                            uint32_t cap, uint32_t *count, struct atp_err *err)
+{
+    struct pg_store *q = pq(s);
+    char state[STORE_ENUM_MAX];
+    struct params k = {0};
+    p_i64(&k, id);
+    p_i64(&k, account_id);
+    TRY(get_one(q, ST_ORDER_STATE, &k, read_state, state, "order_id", err)); /* scopes the id */
+    if (cap == 0)
+        return ATP_OK;
+    struct params p = {0};
+    p_i64(&p, id);
+    struct store_page pg = {0, cap > STORE_PAGE_MAX ? STORE_PAGE_MAX : cap};
+    struct store_page_out res;
+    TRY(get_list(q, ST_HIST_LIST, &p, &pg, read_hist, key_hist, out, sizeof *out, &res, err));
+    *count = res.count;
+    return ATP_OK;
+}
+
+static int read_fill(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct store_fill *f = out;
+    f->id = col_i64(r, row, 0);
+    f->order_id = col_i64(r, row, 1);
+    f->account_id = col_i64(r, row, 2);
+    TRY(col_text(r, row, 3, f->mode, sizeof f->mode, "mode", err));
+    f->strategy_id = col_i64(r, row, 4);
+    TRY(col_text(r, row, 5, f->venue_id, sizeof f->venue_id, "venue_id", err));
+    TRY(col_text(r, row, 6, f->symbol, sizeof f->symbol, "symbol", err));
+    TRY(col_text(r, row, 7, f->side, sizeof f->side, "side", err));
+    TRY(col_text(r, row, 8, f->product, sizeof f->product, "product", err));
+    f->qty = col_i64(r, row, 9);
+    f->price_px = col_i64(r, row, 10);
+    f->charges_px = col_i64(r, row, 11);
+    f->ts_ns = col_i64(r, row, 12);
+    f->created_ns = col_i64(r, row, 13);
+    return ATP_OK;
+}
+
+static int64_t key_fill(const void *row) { return ((const struct store_fill *)row)->id; }
+
+static int fill_record_in_tx(struct pg_store *q, const struct store_fill *f, const struct store_order_change *c,
+                             int64_t now, int64_t *id, struct atp_err *err)
+{
+    TRY(order_update_in_tx(q, c, now, err)); /* first: it checks the order is the account's */
+    struct params p = {0};
+    p_i64(&p, f->order_id);
+    p_i64(&p, f->account_id);
+    p_text(&p, f->mode);
+    p_id_or_null(&p, f->strategy_id);
+    p_text(&p, f->venue_id);
+    p_text(&p, f->symbol);
+    p_text(&p, f->side);
+    p_text(&p, f->product);
+    p_i64(&p, f->qty);
+    p_i64(&p, f->price_px);
+    p_i64(&p, f->charges_px);
+    p_i64(&p, f->ts_ns);
+    p_i64(&p, now);
+    return insert_id(q, ST_FILL_INSERT, &p, "order_id", id, err);
+}
+
+static int pg_fill_record(struct store *s, const struct store_fill *f, const struct store_order_change *c,
+                          int64_t *id, struct atp_err *err)
+{
+    struct pg_store *q = pq(s);
+    TRY(tx_begin(q, err));
+    return tx_end(q, fill_record_in_tx(q, f, c, store_now(s), id, err), err);
+}
+
+static int pg_fill_list(struct store *s, int64_t account_id, const struct store_page *pg, struct store_fill *out,
+                        struct store_page_out *res, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, account_id);
+    p_i64(&p, pg->cursor);
+    return get_list(pq(s), ST_FILL_LIST, &p, pg, read_fill, key_fill, out, sizeof *out, res, err);
+}
+
+static int read_kill(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct store_kill_switch *k = out;
+    k->account_id = col_i64(r, row, 0);
+    TRY(col_text(r, row, 1, k->state, sizeof k->state, "state", err));
+    k->set_by = col_i64(r, row, 2);
+    TRY(col_text(r, row, 3, k->reason, sizeof k->reason, "reason", err));
+    k->updated_ns = col_i64(r, row, 4);
+    return ATP_OK;
+}
+
+/* + 1: the global switch is account 0, and a cursor of 0 means "from the start". */
+static int64_t key_kill(const void *row) { return ((const struct store_kill_switch *)row)->account_id + 1; }
+
+static int pg_kill_switch_set(struct store *s, const struct store_kill_switch *k, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, k->account_id);
+    p_text(&p, k->state);
+    p_i64(&p, k->set_by);
+    p_text(&p, k->reason);
+    p_i64(&p, store_now(s));
+    return run(pq(s), ST_KILL_UPSERT, &p, "account_id", NULL, NULL, err);
+}
+
+static int pg_kill_switch_get(struct store *s, int64_t account_id, struct store_kill_switch *out,
+                              struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, account_id);
+    memset(out, 0, sizeof *out);
+    return get_one(pq(s), ST_KILL_GET, &p, read_kill, out, "account_id", err);
+}
+
+static int pg_kill_switch_list(struct store *s, const struct store_page *pg, struct store_kill_switch *out,
+                               struct store_page_out *res, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, pg->cursor);
+    return get_list(pq(s), ST_KILL_LIST, &p, pg, read_kill, key_kill, out, sizeof *out, res, err);
+}
+
+/* ==== end of paper trading ==== */
+
 static const struct store_ops pg_ops = {
     .name = "postgres",
     .close = pg_close,
@@ -2082,4 +2453,19 @@ static const struct store_ops pg_ops = {
     .risk_breach_ack = pg_risk_breach_ack,
     .strategy_limit_get = pg_strategy_limit_get,
     .strategy_limit_set = pg_strategy_limit_set,
+    /* paper trading */
+    .funds_set = pg_funds_set,
+    .funds_get = pg_funds_get,
+    .funds_list = pg_funds_list,
+    .order_insert = pg_order_insert,
+    .order_get = pg_order_get,
+    .order_find_key = pg_order_find_key,
+    .order_list = pg_order_list,
+    .order_update = pg_order_update,
+    .order_history = pg_order_history,
+    .fill_record = pg_fill_record,
+    .fill_list = pg_fill_list,
+    .kill_switch_set = pg_kill_switch_set,
+    .kill_switch_get = pg_kill_switch_get,
+    .kill_switch_list = pg_kill_switch_list,
 };

@@ -72,6 +72,24 @@ enum st {
     ST_NOTIF_READ,
     ST_PREF_UPSERT,
     ST_PREF_LIST,
+    /* ==== paper trading ==== */
+    ST_FUNDS_UPSERT,
+    ST_FUNDS_GET,
+    ST_FUNDS_LIST,
+    ST_ORDER_INSERT,
+    ST_ORDER_GET,
+    ST_ORDER_FIND_KEY,
+    ST_ORDER_LIST,
+    ST_ORDER_STATE,
+    ST_ORDER_UPDATE,
+    ST_HIST_INSERT,
+    ST_HIST_LIST,
+    ST_FILL_INSERT,
+    ST_FILL_LIST,
+    ST_KILL_UPSERT,
+    ST_KILL_GET,
+    ST_KILL_LIST,
+    /* ==== end of paper trading ==== */
     ST_COUNT
 };
 
@@ -194,6 +212,39 @@ static const char *const st_sql[ST_COUNT] = {
         "ON CONFLICT (user_id, type, channel) DO UPDATE SET enabled = excluded.enabled",
     [ST_PREF_LIST] = "SELECT id, user_id, type, channel, enabled FROM notification_prefs "
                      "WHERE user_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+    /* ==== paper trading ==== */
+    [ST_FUNDS_UPSERT] = "INSERT INTO paper_funds (account_id, initial_capital_px, updated_ns) VALUES (?1, ?2, ?3) "
+                        "ON CONFLICT (account_id) DO UPDATE SET initial_capital_px = excluded.initial_capital_px, "
+                        "updated_ns = excluded.updated_ns",
+    [ST_FUNDS_GET] = "SELECT account_id, initial_capital_px, updated_ns FROM paper_funds WHERE account_id = ?1",
+    [ST_FUNDS_LIST] = "SELECT account_id, initial_capital_px, updated_ns FROM paper_funds WHERE account_id > ?1 "
+                      "ORDER BY account_id LIMIT ?2",
+    [ST_ORDER_INSERT] =
+        "INSERT INTO orders (account_id, mode, strategy_id, client_key, tag, symbol, side, qty, type, price_px, "
+        "trigger_px, product, validity, state, created_ns, updated_ns) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
+    [ST_ORDER_GET] = "SELECT " STORE_ORDER_COLS " FROM orders WHERE id = ?1 AND account_id = ?2",
+    [ST_ORDER_FIND_KEY] = "SELECT " STORE_ORDER_COLS " FROM orders WHERE account_id = ?1 AND client_key = ?2",
+    [ST_ORDER_LIST] = "SELECT " STORE_ORDER_COLS " FROM orders WHERE (?1 = 0 OR account_id = ?1) "
+                      "AND (?2 = '' OR state = ?2 OR (?2 = 'WORKING' AND state IN " STORE_WORKING_STATES "))"
+                      " AND id > ?3 ORDER BY id LIMIT ?4",
+    [ST_ORDER_STATE] = "SELECT state FROM orders WHERE id = ?1 AND account_id = ?2",
+    [ST_ORDER_UPDATE] = "UPDATE orders SET state = ?1, qty = ?2, price_px = ?3, trigger_px = ?4, filled_qty = ?5, "
+                        "filled_notional_px = ?6, reason = ?7, updated_ns = ?8 WHERE id = ?9 AND account_id = ?10",
+    [ST_HIST_INSERT] = "INSERT INTO order_history (order_id, state, reason, ts_ns) VALUES (?1, ?2, ?3, ?4)",
+    [ST_HIST_LIST] = "SELECT id, state, reason, ts_ns FROM order_history WHERE order_id = ?1 ORDER BY id LIMIT ?2",
+    [ST_FILL_INSERT] =
+        "INSERT INTO fills (order_id, account_id, mode, strategy_id, venue_id, symbol, side, product, qty, "
+        "price_px, charges_px, ts_ns, created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [ST_FILL_LIST] = "SELECT " STORE_FILL_COLS " FROM fills WHERE (?1 = 0 OR account_id = ?1) AND id > ?2 "
+                     "ORDER BY id LIMIT ?3",
+    [ST_KILL_UPSERT] = "INSERT INTO kill_switch (account_id, state, set_by, reason, updated_ns) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (account_id) DO UPDATE SET state = excluded.state, "
+                       "set_by = excluded.set_by, reason = excluded.reason, updated_ns = excluded.updated_ns",
+    [ST_KILL_GET] = "SELECT account_id, state, set_by, reason, updated_ns FROM kill_switch WHERE account_id = ?1",
+    [ST_KILL_LIST] = "SELECT account_id, state, set_by, reason, updated_ns FROM kill_switch WHERE account_id >= ?1 "
+                     "ORDER BY account_id LIMIT ?2",
+    /* ==== end of paper trading ==== */
 };
 
 struct sqlite_store {
@@ -2000,6 +2051,353 @@ static int sq_strategy_limit_set(struct store *s, int mode, int32_t max_running,
 
 /* ==== end of strategies ==== */
 
+/* ==== paper trading (store.h) ==== */
+
+static int read_funds(sqlite3_stmt *st, void *row, struct atp_err *err)
+{
+    (void)err;
+    struct store_funds *f = row;
+    f->account_id = sqlite3_column_int64(st, 0);
+    f->initial_capital_px = sqlite3_column_int64(st, 1);
+    f->updated_ns = sqlite3_column_int64(st, 2);
+    return ATP_OK;
+}
+
+static int64_t key_funds(const void *row) { return ((const struct store_funds *)row)->account_id; }
+
+static int sq_funds_set(struct store *s, int64_t account_id, int64_t capital, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_FUNDS_UPSERT, &st, err));
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, capital);
+    sqlite3_bind_int64(st, 3, store_now(s));
+    return exec_done(q, st, "account_id", err);
+}
+
+static int sq_funds_get(struct store *s, int64_t account_id, struct store_funds *out, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_FUNDS_GET, &st, err));
+    sqlite3_bind_int64(st, 1, account_id);
+    memset(out, 0, sizeof *out);
+    return get_one(q, st, read_funds, out, "account_id", err);
+}
+
+static int sq_funds_list(struct store *s, const struct store_page *p, struct store_funds *out,
+                         struct store_page_out *res, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_FUNDS_LIST, &st, err));
+    sqlite3_bind_int64(st, 1, p->cursor);
+    return get_list(q, st, 2, p, read_funds, key_funds, out, sizeof *out, res, err);
+}
+
+static int read_order(sqlite3_stmt *st, void *row, struct atp_err *err)
+{
+    struct store_order *o = row;
+    o->id = sqlite3_column_int64(st, 0);
+    o->account_id = sqlite3_column_int64(st, 1);
+    TRY(col_text(st, 2, o->mode, sizeof o->mode, "mode", err));
+    o->strategy_id = sqlite3_column_int64(st, 3);
+    TRY(col_text(st, 4, o->client_key, sizeof o->client_key, "client_key", err));
+    TRY(col_text(st, 5, o->tag, sizeof o->tag, "tag", err));
+    TRY(col_text(st, 6, o->symbol, sizeof o->symbol, "symbol", err));
+    TRY(col_text(st, 7, o->side, sizeof o->side, "side", err));
+    o->qty = sqlite3_column_int64(st, 8);
+    TRY(col_text(st, 9, o->type, sizeof o->type, "type", err));
+    o->price_px = sqlite3_column_int64(st, 10);
+    o->trigger_px = sqlite3_column_int64(st, 11);
+    TRY(col_text(st, 12, o->product, sizeof o->product, "product", err));
+    TRY(col_text(st, 13, o->validity, sizeof o->validity, "validity", err));
+    TRY(col_text(st, 14, o->state, sizeof o->state, "state", err));
+    o->filled_qty = sqlite3_column_int64(st, 15);
+    o->filled_notional_px = sqlite3_column_int64(st, 16);
+    TRY(col_text(st, 17, o->reason, sizeof o->reason, "reason", err));
+    o->created_ns = sqlite3_column_int64(st, 18);
+    o->updated_ns = sqlite3_column_int64(st, 19);
+    return ATP_OK;
+}
+
+static int64_t key_order(const void *row) { return ((const struct store_order *)row)->id; }
+
+static int hist_append(struct sqlite_store *q, int64_t order_id, const char *state, const char *reason,
+                       int64_t ts, struct atp_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_HIST_INSERT, &st, err));
+    sqlite3_bind_int64(st, 1, order_id);
+    bind_text(st, 2, state);
+    bind_text(st, 3, reason);
+    sqlite3_bind_int64(st, 4, ts);
+    return exec_done(q, st, "order_id", err);
+}
+
+static int order_insert_in_tx(struct sqlite_store *q, const struct store_order *o, int64_t now, int64_t *id,
+                              struct atp_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_ORDER_INSERT, &st, err));
+    sqlite3_bind_int64(st, 1, o->account_id);
+    bind_text(st, 2, o->mode);
+    bind_id_or_null(st, 3, o->strategy_id);
+    if (o->client_key[0])
+        bind_text(st, 4, o->client_key);
+    else
+        sqlite3_bind_null(st, 4);
+    bind_text(st, 5, o->tag);
+    bind_text(st, 6, o->symbol);
+    bind_text(st, 7, o->side);
+    sqlite3_bind_int64(st, 8, o->qty);
+    bind_text(st, 9, o->type);
+    sqlite3_bind_int64(st, 10, o->price_px);
+    sqlite3_bind_int64(st, 11, o->trigger_px);
+    bind_text(st, 12, o->product);
+    bind_text(st, 13, o->validity);
+    bind_text(st, 14, o->state);
+    sqlite3_bind_int64(st, 15, now);
+    int rc = sqlite3_step(st);
+    int status = ATP_OK;
+    if (rc != SQLITE_DONE) {
+        /* the one UNIQUE constraint is (account_id, client_key); a foreign key is the account */
+        status = db_fail(q, rc, rc == SQLITE_CONSTRAINT_UNIQUE ? "client_key" : "account_id", err);
+    }
+    sqlite3_reset(st);
+    TRY(status);
+    *id = sqlite3_last_insert_rowid(q->db);
+    return hist_append(q, *id, o->state, "", now, err);
+}
+
+static int sq_order_insert(struct store *s, const struct store_order *o, int64_t *id, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    TRY(tx_begin(q, err));
+    return tx_end(q, order_insert_in_tx(q, o, store_now(s), id, err), err);
+}
+
+static int sq_order_get(struct store *s, int64_t account_id, int64_t id, struct store_order *out,
+                        struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_ORDER_GET, &st, err));
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, account_id);
+    return get_one(q, st, read_order, out, "order_id", err);
+}
+
+static int sq_order_find_key(struct store *s, int64_t account_id, const char *key, struct store_order *out,
+                             struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_ORDER_FIND_KEY, &st, err));
+    sqlite3_bind_int64(st, 1, account_id);
+    bind_text(st, 2, key);
+    return get_one(q, st, read_order, out, "client_key", err);
+}
+
+static int sq_order_list(struct store *s, const struct store_order_filter *f, const struct store_page *p,
+                         struct store_order *out, struct store_page_out *res, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_ORDER_LIST, &st, err));
+    sqlite3_bind_int64(st, 1, f->account_id);
+    bind_text(st, 2, f->state);
+    sqlite3_bind_int64(st, 3, p->cursor);
+    return get_list(q, st, 4, p, read_order, key_order, out, sizeof *out, res, err);
+}
+
+static int read_state(sqlite3_stmt *st, void *row, struct atp_err *err)
+{
+    return col_text(st, 0, row, STORE_ENUM_MAX, "state", err);
+}
+
+static int order_update_in_tx(struct sqlite_store *q, const struct store_order_change *c, int64_t now,
+                              struct atp_err *err)
+{
+    char before[STORE_ENUM_MAX];
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_ORDER_STATE, &st, err));
+    sqlite3_bind_int64(st, 1, c->order_id);
+    sqlite3_bind_int64(st, 2, c->account_id);
+    TRY(get_one(q, st, read_state, before, "order_id", err));
+    TRY(stmt(q, ST_ORDER_UPDATE, &st, err));
+    bind_text(st, 1, c->state);
+    sqlite3_bind_int64(st, 2, c->qty);
+    sqlite3_bind_int64(st, 3, c->price_px);
+    sqlite3_bind_int64(st, 4, c->trigger_px);
+    sqlite3_bind_int64(st, 5, c->filled_qty);
+    sqlite3_bind_int64(st, 6, c->filled_notional_px);
+    bind_text(st, 7, c->reason);
+    sqlite3_bind_int64(st, 8, now);
+    sqlite3_bind_int64(st, 9, c->order_id);
+    sqlite3_bind_int64(st, 10, c->account_id);
+    TRY(exec_done(q, st, "order_id", err));
+    if (strcmp(before, c->state) != 0)
+        TRY(hist_append(q, c->order_id, c->state, c->reason, now, err));
+    return ATP_OK;
+}
+
+static int sq_order_update(struct store *s, const struct store_order_change *c, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    TRY(tx_begin(q, err));
+    return tx_end(q, order_update_in_tx(q, c, store_now(s), err), err);
+}
+
+static int read_hist(sqlite3_stmt *st, void *row, struct atp_err *err)
+{
+    struct store_order_hist *h = row;
+    h->id = sqlite3_column_int64(st, 0);
+    TRY(col_text(st, 1, h->state, sizeof h->state, "state", err));
+    TRY(col_text(st, 2, h->reason, sizeof h->reason, "reason", err));
+    h->ts_ns = sqlite3_column_int64(st, 3);
+    return ATP_OK;
+}
+
+static int64_t key_hist(const void *row) { return ((const struct store_order_hist *)row)->id; }
+
+static int sq_order_history(struct store *s, int64_t account_id, int64_t id, struct store_order_hist *out,
+                            uint32_t cap, uint32_t *count, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    char state[STORE_ENUM_MAX];
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_ORDER_STATE, &st, err)); /* scopes the order id to the account */
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, account_id);
+    TRY(get_one(q, st, read_state, state, "order_id", err));
+    if (cap == 0)
+        return ATP_OK;
+    TRY(stmt(q, ST_HIST_LIST, &st, err));
+    sqlite3_bind_int64(st, 1, id);
+    struct store_page p = {0, cap > STORE_PAGE_MAX ? STORE_PAGE_MAX : cap};
+    struct store_page_out res;
+    TRY(get_list(q, st, 2, &p, read_hist, key_hist, out, sizeof *out, &res, err));
+    *count = res.count;
+    return ATP_OK;
+}
+
+static int read_fill(sqlite3_stmt *st, void *row, struct atp_err *err)
+{
+    struct store_fill *f = row;
+    f->id = sqlite3_column_int64(st, 0);
+    f->order_id = sqlite3_column_int64(st, 1);
+    f->account_id = sqlite3_column_int64(st, 2);
+    TRY(col_text(st, 3, f->mode, sizeof f->mode, "mode", err));
+    f->strategy_id = sqlite3_column_int64(st, 4);
+    TRY(col_text(st, 5, f->venue_id, sizeof f->venue_id, "venue_id", err));
+    TRY(col_text(st, 6, f->symbol, sizeof f->symbol, "symbol", err));
+    TRY(col_text(st, 7, f->side, sizeof f->side, "side", err));
+    TRY(col_text(st, 8, f->product, sizeof f->product, "product", err));
+    f->qty = sqlite3_column_int64(st, 9);
+    f->price_px = sqlite3_column_int64(st, 10);
+    f->charges_px = sqlite3_column_int64(st, 11);
+    f->ts_ns = sqlite3_column_int64(st, 12);
+    f->created_ns = sqlite3_column_int64(st, 13);
+    return ATP_OK;
+}
+
+static int64_t key_fill(const void *row) { return ((const struct store_fill *)row)->id; }
+
+static int fill_record_in_tx(struct sqlite_store *q, const struct store_fill *f, const struct store_order_change *c,
+                             int64_t now, int64_t *id, struct atp_err *err)
+{
+    TRY(order_update_in_tx(q, c, now, err)); /* first: it checks the order is the account's */
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_FILL_INSERT, &st, err));
+    sqlite3_bind_int64(st, 1, f->order_id);
+    sqlite3_bind_int64(st, 2, f->account_id);
+    bind_text(st, 3, f->mode);
+    bind_id_or_null(st, 4, f->strategy_id);
+    bind_text(st, 5, f->venue_id);
+    bind_text(st, 6, f->symbol);
+    bind_text(st, 7, f->side);
+    bind_text(st, 8, f->product);
+    sqlite3_bind_int64(st, 9, f->qty);
+    sqlite3_bind_int64(st, 10, f->price_px);
+    sqlite3_bind_int64(st, 11, f->charges_px);
+    sqlite3_bind_int64(st, 12, f->ts_ns);
+    sqlite3_bind_int64(st, 13, now);
+    TRY(exec_done(q, st, "order_id", err));
+    *id = sqlite3_last_insert_rowid(q->db);
+    return ATP_OK;
+}
+
+static int sq_fill_record(struct store *s, const struct store_fill *f, const struct store_order_change *c,
+                          int64_t *id, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    TRY(tx_begin(q, err));
+    return tx_end(q, fill_record_in_tx(q, f, c, store_now(s), id, err), err);
+}
+
+static int sq_fill_list(struct store *s, int64_t account_id, const struct store_page *p, struct store_fill *out,
+                        struct store_page_out *res, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_FILL_LIST, &st, err));
+    sqlite3_bind_int64(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, p->cursor);
+    return get_list(q, st, 3, p, read_fill, key_fill, out, sizeof *out, res, err);
+}
+
+static int read_kill(sqlite3_stmt *st, void *row, struct atp_err *err)
+{
+    struct store_kill_switch *k = row;
+    k->account_id = sqlite3_column_int64(st, 0);
+    TRY(col_text(st, 1, k->state, sizeof k->state, "state", err));
+    k->set_by = sqlite3_column_int64(st, 2);
+    TRY(col_text(st, 3, k->reason, sizeof k->reason, "reason", err));
+    k->updated_ns = sqlite3_column_int64(st, 4);
+    return ATP_OK;
+}
+
+/* + 1: the global switch is account 0, and a cursor of 0 means "from the start". */
+static int64_t key_kill(const void *row) { return ((const struct store_kill_switch *)row)->account_id + 1; }
+
+static int sq_kill_switch_set(struct store *s, const struct store_kill_switch *k, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_KILL_UPSERT, &st, err));
+    sqlite3_bind_int64(st, 1, k->account_id);
+    bind_text(st, 2, k->state);
+    sqlite3_bind_int64(st, 3, k->set_by);
+    bind_text(st, 4, k->reason);
+    sqlite3_bind_int64(st, 5, store_now(s));
+    return exec_done(q, st, "account_id", err);
+}
+
+static int sq_kill_switch_get(struct store *s, int64_t account_id, struct store_kill_switch *out,
+                              struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_KILL_GET, &st, err));
+    sqlite3_bind_int64(st, 1, account_id);
+    memset(out, 0, sizeof *out);
+    return get_one(q, st, read_kill, out, "account_id", err);
+}
+
+static int sq_kill_switch_list(struct store *s, const struct store_page *p, struct store_kill_switch *out,
+                               struct store_page_out *res, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(stmt(q, ST_KILL_LIST, &st, err));
+    sqlite3_bind_int64(st, 1, p->cursor);
+    return get_list(q, st, 2, p, read_kill, key_kill, out, sizeof *out, res, err);
+}
+
+/* ==== end of paper trading ==== */
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -2074,4 +2472,19 @@ static const struct store_ops sqlite_ops = {
     .risk_breach_ack = sq_risk_breach_ack,
     .strategy_limit_get = sq_strategy_limit_get,
     .strategy_limit_set = sq_strategy_limit_set,
+    /* paper trading */
+    .funds_set = sq_funds_set,
+    .funds_get = sq_funds_get,
+    .funds_list = sq_funds_list,
+    .order_insert = sq_order_insert,
+    .order_get = sq_order_get,
+    .order_find_key = sq_order_find_key,
+    .order_list = sq_order_list,
+    .order_update = sq_order_update,
+    .order_history = sq_order_history,
+    .fill_record = sq_fill_record,
+    .fill_list = sq_fill_list,
+    .kill_switch_set = sq_kill_switch_set,
+    .kill_switch_get = sq_kill_switch_get,
+    .kill_switch_list = sq_kill_switch_list,
 };
