@@ -26,8 +26,10 @@ _uniq = itertools.count(1)
 
 
 def uniq():
-    """A token unique within this process and across runs sharing one database."""
-    return f"{os.getpid()}x{next(_uniq)}"
+    """A token unique within this process and across runs sharing one database. It ends in "u" so
+    no token is a prefix of another ("x243" of "x2430"): the leak checks look for secrets as
+    substrings, and a name made from a later token must not contain an earlier secret."""
+    return f"{os.getpid()}x{next(_uniq)}u"
 
 
 class Response:

@@ -129,13 +129,19 @@ run_suite() { # run_suite DB LABEL
   as "$at" GET "$A/positions"
   expect_json "$L: position" "[(p['symbol'], p['qty'], p['avg_price'], p['realized_pnl'], p['status']) for p in d['items']]" \
     "[('TCS', 6, 100.05, -0.4, 'open')]"
+  # Charges (data/charges.csv, 2024-01-02, NSE delivery: CNC is the default product), by hand:
+  #  buy 10 x 100.05 = 1000.50: STT 0.1% = 1.0005 -> 1 (to the rupee); exchange 0.00322% = 0.0322
+  #  -> 0.03; stamp 0.015% = 0.150075 -> 0.15; SEBI and IPFT Rs 10/crore = 0.001 -> 0; GST 18% of
+  #  0.03 = 0.0054 -> 0.01; brokerage 0. Total 1.19.
+  #  sell 4 x 99.95 = 399.80: STT 0.3998 -> 0; exchange 0.0129 -> 0.01; GST 0.0018 -> 0. Total 0.01.
   as "$at" GET "$A/trades"
-  expect_json "$L: trades" "[(t['side'], t['qty'], t['price']) for t in d['items']]" \
-    "[('BUY', 10, 100.05), ('SELL', 4, 99.95)]"
-  # cash = 500000.50 - 1000.50 + 399.80 = 499399.80; marked at 100: unrealized (100 - 100.05) x 6 = -0.30
+  expect_json "$L: trades" "[(t['side'], t['qty'], t['price'], t['charges']) for t in d['items']]" \
+    "[('BUY', 10, 100.05, 1.19), ('SELL', 4, 99.95, 0.01)]"
+  # cash = 500000.50 - 1000.50 + 399.80 - 1.20 = 499398.60; marked at 100: unrealized
+  # (100 - 100.05) x 6 = -0.30
   as "$at" GET "$A/funds"
-  expect_json "$L: funds" "(d['cash'], d['realized_pnl'], d['unrealized_pnl'], d['equity'])" \
-    "(499399.8, -0.4, -0.3, 499999.8)"
+  expect_json "$L: funds" "(d['cash'], d['realized_pnl'], d['unrealized_pnl'], d['charges'], d['equity'])" \
+    "(499398.6, -0.4, -0.3, 1.2, 499998.6)"
   as "$it" GET "$A/funds"; expect_eq "$L: investor reads funds" 200 "$CODE"
   as "$it" POST "$A/orders" '{"symbol":"TCS","side":"BUY","qty":1}'; expect_eq "$L: investor cannot trade" 403 "$CODE"
   as "$mt" GET "$A/positions"; expect_eq "$L: other tenant positions" 404 "$CODE"
@@ -188,7 +194,7 @@ run_suite() { # run_suite DB LABEL
   expect_json "$L: position after restart" "[(p['qty'], p['avg_price'], p['realized_pnl']) for p in d['items']]" \
     "[(6, 100.05, -0.4)]"
   as "$at" GET "$A/funds"
-  expect_json "$L: cash after restart" "(d['initial_capital'], d['cash'])" "(500000.5, 499399.8)"
+  expect_json "$L: cash after restart" "(d['initial_capital'], d['cash'])" "(500000.5, 499398.6)"
   as "$at" PUT "$A/kill-switch" '{"state":"ACTIVE"}'
   as "$at" DELETE "$A/orders/$o4"
   expect_json "$L: restored order cancels" "d['state']" "CANCELLED"
@@ -200,7 +206,9 @@ run_suite() { # run_suite DB LABEL
   expect_json "$L: closed" "[(p['qty'], p['realized_pnl'], p['status']) for p in d['items']]" "[(0, -1, 'closed')]"
   as "$at" POST "$A/positions/TCS/close"; expect_eq "$L: nothing to close" 404 "$CODE"
   as "$at" GET "$A/funds"
-  expect_json "$L: flat funds" "(d['cash'], d['equity'], d['unrealized_pnl'])" "(499999.5, 499999.5, 0)"
+  # The close: 6 x 99.95 = 599.70: STT 0.5997 -> 1; exchange 0.0193 -> 0.02; GST 0.0036 -> 0.
+  # cash = 499398.60 + 599.70 - 1.02 = 499997.28
+  expect_json "$L: flat funds" "(d['cash'], d['equity'], d['unrealized_pnl'], d['charges'])" "(499997.28, 499997.28, 0, 2.22)"
   stop_server
 }
 
