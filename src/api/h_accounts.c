@@ -63,11 +63,17 @@ int h_accounts_relation(struct store *s, const struct api_route *route, const st
     const char *c = route->pattern + strlen(ACCOUNTS_PREFIX);
     if (*c && *c != '/')
         return 0;
+    return h_accounts_relation_of(s, parse_id(param_of(params, n_params, "id")), user_id, role, rel);
+}
+
+int h_accounts_relation_of(struct store *s, int64_t account_id, int64_t user_id, enum api_role role,
+                           enum api_relation *rel)
+{
+    *rel = API_REL_NONE;
     if (role == API_ROLE_ANONYMOUS || user_id <= 0)
         return 0; /* the policy answers 401 */
-    int64_t account_id = parse_id(param_of(params, n_params, "id"));
     *rel = API_REL_STRANGER;
-    if (!account_id || !s)
+    if (account_id <= 0 || !s)
         return 0;
     int access = STORE_ACCESS_NONE;
     int rc = store_access_role(s, account_id, user_id, &access, NULL);

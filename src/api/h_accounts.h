@@ -19,6 +19,11 @@ struct store;
  * failed (the server answers 500). */
 int h_accounts_relation(struct store *s, const struct api_route *route, const struct api_param *params,
                         int n_params, int64_t user_id, enum api_role role, enum api_relation *rel);
+/* The same resolution for an account id given directly (a WebSocket subscription's account_id):
+ * what h_accounts_relation decides for /api/v1/accounts/{account_id}. Anonymous -> NONE; id <= 0
+ * or absent -> STRANGER. 0, or -1 when the store failed. */
+int h_accounts_relation_of(struct store *s, int64_t account_id, int64_t user_id, enum api_role role,
+                           enum api_relation *rel);
 
 extern const struct api_field h_accounts_create_body[];
 extern const struct api_field h_accounts_update_body[];
