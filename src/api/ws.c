@@ -219,6 +219,7 @@ struct ws_hub {
     uv_timer_t poll_timer, sys_timer;
     int timers_open;
     int sink_installed;
+    int64_t recheck_ms;            /* WS_RECHECK_S, or ATP_WS_RECHECK_S (tests: 1) */
 };
 
 size_t ws_session_size(void) { return sizeof(struct conn); }
@@ -1005,7 +1006,7 @@ static void on_sys_timer(uv_timer_t *timer)
 {
     struct ws_hub *hub = timer->data;
     publish_system(hub);
-    int64_t due = mono_ms() - (int64_t)WS_RECHECK_S * 1000;
+    int64_t due = mono_ms() - hub->recheck_ms;
     int n = 0;
     for (struct conn *c = hub->conns; c && n < RECHECK_PER_S; c = c->next)
         if (!c->closing && c->checked_ms < due) {
@@ -1171,9 +1172,14 @@ static int on_writeable(struct ws_hub *hub, struct conn *c)
 {
     int64_t now = mono_ms();
     if (c->closing) {
-        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->close_reason,
-                         strlen(c->close_reason));
-        return -1;
+        /* Not "return -1" here: lws takes a writeable callback's failure (and a timeout) for a
+         * dead socket and drops it without the close frame. A failing LWS_CALLBACK_TIMER goes
+         * through lws's close handshake instead, which sends the reason set here. */
+        if (c->closing == 1) {
+            c->closing = 2;
+            lws_set_timer_usecs(c->wsi, 1);
+        }
+        return 0;
     }
     struct out_msg *m = c->q_head;
     if (m) {
@@ -1241,6 +1247,12 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         return on_receive(c, in, len);
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return on_writeable(hub, c);
+    case LWS_CALLBACK_TIMER: /* set by on_writeable to close (see there) */
+        if (!c || !c->closing)
+            return 0;
+        lws_close_reason(wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->close_reason,
+                         strlen(c->close_reason));
+        return -1;
     case LWS_CALLBACK_CLOSED:
     case LWS_CALLBACK_WSI_DESTROY:
         if (c)
@@ -1261,6 +1273,10 @@ int ws_hub_new(struct api_server *srv, uv_loop_t *loop, struct ws_hub **out, str
         return atp_err_set(err, ATP_ENOMEM, NULL, 0, NULL, "out of memory");
     hub->srv = srv;
     hub->loop = loop;
+    hub->recheck_ms = (int64_t)WS_RECHECK_S * 1000;
+    const char *rs = getenv("ATP_WS_RECHECK_S");
+    if (rs && atoi(rs) >= 1 && atoi(rs) <= 3600)
+        hub->recheck_ms = (int64_t)atoi(rs) * 1000;
     if (pthread_mutex_init(&hub->in_mu, NULL) != 0) {
         atp_free(hub);
         return atp_err_set(err, ATP_EIO, NULL, 0, NULL, "cannot create the WebSocket inbox");

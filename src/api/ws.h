@@ -44,7 +44,8 @@
 #define WS_INBOX_MAX 65536              /* published events waiting for the loop; more are dropped */
 #define WS_PING_S 20                    /* lws pings a socket idle this long */
 #define WS_HANGUP_S 35                  /* and hangs up one silent this long (no pong) */
-#define WS_RECHECK_S 30                 /* sessions and account access re-checked this often */
+#define WS_RECHECK_S 30                 /* sessions and account access re-checked this often
+                                         * (ATP_WS_RECHECK_S overrides it, 1..3600: tests) */
 #define WS_CHART_SNAPSHOT_BARS 500      /* complete bars sent on a chart subscription */
 
 struct api_server;
