@@ -167,6 +167,8 @@ struct sub {
     char tf[8];
     uint64_t sent_seq;             /* conflated: latest_seq last sent */
     int64_t next_send_ms;          /* conflated: not before */
+    struct ws_indicator indicators[WS_INDICATORS_MAX]; /* chart: computed at each complete bar */
+    int n_indicators;
 };
 
 /* Per socket (lws's per-session user space, zeroed by lws). */
@@ -495,6 +497,63 @@ static char *market_route(void (*handler)(struct api_request *, struct api_respo
     return res.text;
 }
 
+/* Runs POST /indicators/{name}/calculate in process over the stored candles of symbol and tf,
+ * its last count values. Returns the answer (owned JSON text) or NULL with *status and *err_json
+ * (owned, the route's {"error":...}) set. */
+static char *indicator_text(const char *symbol, const char *tf, const struct ws_indicator *wi, int count,
+                            int *status, json_t **err_json)
+{
+    struct api_request req;
+    struct api_response res;
+    memset(&req, 0, sizeof req);
+    memset(&res, 0, sizeof res);
+    *status = 500;
+    *err_json = NULL;
+    json_t *params = json_loads(wi->params, 0, NULL);
+    req.json = json_pack("{s:s, s:s, s:o, s:i}", "symbol", symbol, "tf", tf, "params", params ? params : json_object(),
+                         "count", count);
+    static const char pname[] = "name";
+    req.params[0].name = pname;
+    req.params[0].name_len = 4;
+    snprintf(req.params[0].value, sizeof req.params[0].value, "%s", wi->name);
+    req.n_params = 1;
+    req.query = req.path = req.request_id = req.client_ip = req.user_agent = "";
+    char *text = NULL;
+    if (req.json) {
+        h_indicators_calculate(&req, &res);
+        *status = res.status ? res.status : 200;
+        if (*status == 200 && res.json)
+            text = json_dumps(res.json, JSON_COMPACT);
+        else if (res.json)
+            *err_json = json_incref(res.json);
+    }
+    json_decref(res.json);
+    atp_free(res.text);
+    json_decref(req.json);
+    return text;
+}
+
+/* Queues {"channel":"chart","event":"indicator","seq":N,"symbol","tf","data":<calculate answer>}
+ * for each indicator of sub, over its last count bars. */
+static void send_indicators(struct sub *sub, int count)
+{
+    for (int i = 0; i < sub->n_indicators; i++) {
+        int status;
+        json_t *ej;
+        char *data = indicator_text(sub->symbol, sub->tf, &sub->indicators[i], count, &status, &ej);
+        json_decref(ej);
+        if (!data)
+            continue;
+        struct text t = {0};
+        envelope(&t, sub->stream, "indicator", sub->stream->seq, sub->symbol, sub->tf);
+        tx_add(&t, ",\"data\":", 8);
+        tx_add(&t, data, strlen(data));
+        tx_add(&t, "}", 1);
+        free(data); /* jansson's */
+        queue_text(sub->conn, &t);
+    }
+}
+
 static char *quote_text(const char *symbol, size_t *len)
 {
     char q[INST_SYMBOL_MAX * 3 + 16], enc[INST_SYMBOL_MAX * 3 + 1];
@@ -563,6 +622,11 @@ static void poll_chart(struct ws_hub *hub, struct stream *s, struct api_market *
         s->last_complete = bars[i].start;
         if (h_market_bar_json(&bars[i], bar, sizeof bar))
             stream_publish(hub, s, "bar", bar, in->symbol, tf);
+        /* Indicator values change only when a bar completes (as in the engine): the new value of
+         * each indicator a subscriber asked for, after the bar. */
+        for (int k = 0; k < s->n_subs; k++)
+            if (s->subs[k]->n_indicators && !s->subs[k]->conn->closing)
+                send_indicators(s->subs[k], 1);
     }
     if (!has || (s->has_forming && bar_same(&forming, &s->last_forming)))
         return;
@@ -875,6 +939,27 @@ static void on_subscribe(struct conn *c, struct ws_msg *m)
             }
             tf = (int)t;
             snprintf(m->tf, sizeof m->tf, "%s", tf_name(t));
+            /* Each indicator is checked by the calculate route itself (name, parameter names and
+             * bounds), its error passed on naming indicators[i]. */
+            for (int i = 0; i < m->n_indicators; i++) {
+                int status;
+                json_t *ej;
+                char *ok = indicator_text(m->symbol, m->tf, &m->indicators[i], 1, &status, &ej);
+                if (ok) {
+                    free(ok);
+                    continue;
+                }
+                json_t *e = json_object_get(ej, "error");
+                const char *efield = json_string_value(json_object_get(e, "field"));
+                char field[48];
+                snprintf(field, sizeof field, "indicators[%d].%s", i,
+                         efield && !strcmp(efield, "name") ? "name" : efield && !strncmp(efield, "params", 6) ? efield : "params");
+                send_error(c, m, "invalid_field", field, "%s",
+                           json_string_value(json_object_get(e, "message")) ? json_string_value(json_object_get(e, "message"))
+                                                                           : "this indicator cannot be computed");
+                json_decref(ej);
+                return;
+            }
         }
     } else if (ch->scope == WS_SCOPE_ACCOUNT) {
         key = m->account_id;
@@ -916,6 +1001,16 @@ static void on_subscribe(struct conn *c, struct ws_msg *m)
     send_ack(c, m, "subscribed", s);
     if (in)
         send_snapshot(c, s, m->symbol, m->tf);
+    if (ch->scope == WS_SCOPE_SYMBOL_TF) {
+        /* A repeated subscription replaces the indicator list. */
+        for (int i = 0; i < c->n_subs; i++)
+            if (sub_matches(c->subs[i], m)) {
+                struct sub *sub = c->subs[i];
+                memcpy(sub->indicators, m->indicators, sizeof sub->indicators);
+                sub->n_indicators = m->n_indicators;
+                send_indicators(sub, WS_CHART_SNAPSHOT_BARS);
+            }
+    }
 }
 
 static void on_unsubscribe(struct conn *c, struct ws_msg *m)

@@ -84,6 +84,60 @@ static int string_field(json_t *v, char *out, size_t size)
     return 0;
 }
 
+/* "indicators":[{"name":"sma","params":{"period":20}}, ...] into out. 0, or -1 with the error set. */
+static int parse_indicators(json_t *inds, struct ws_msg *out, const char **code, struct atp_err *err)
+{
+    char field[48];
+    if (!json_is_array(inds) || json_array_size(inds) > WS_INDICATORS_MAX) {
+        fail(code, "invalid_field", err, ATP_EINVAL, "indicators",
+             "indicators must be an array of at most 4 {\"name\",\"params\"} objects%s", NULL);
+        return -1;
+    }
+    size_t i;
+    json_t *ind;
+    json_array_foreach(inds, i, ind) {
+        struct ws_indicator *wi = &out->indicators[i];
+        snprintf(field, sizeof field, "indicators[%zu]", i);
+        if (!json_is_object(ind)) {
+            fail(code, "invalid_field", err, ATP_EINVAL, field, "an indicator is {\"name\",\"params\"}%s", NULL);
+            return -1;
+        }
+        const char *key;
+        json_t *v;
+        json_object_foreach(ind, key, v) {
+            if (strcmp(key, "name") && strcmp(key, "params")) {
+                snprintf(field, sizeof field, "indicators[%zu]", i);
+                fail(code, "invalid_field", err, ATP_EINVAL, field, "unknown field (name and params only)%s", NULL);
+                return -1;
+            }
+        }
+        if (string_field(json_object_get(ind, "name"), wi->name, sizeof wi->name) != 0 || !wi->name[0]) {
+            snprintf(field, sizeof field, "indicators[%zu].name", i);
+            fail(code, "invalid_field", err, ATP_EINVAL, field, "the indicator's name is required (GET /api/v1/indicators)%s",
+                 NULL);
+            return -1;
+        }
+        json_t *params = json_object_get(ind, "params");
+        if (params && !json_is_object(params)) {
+            snprintf(field, sizeof field, "indicators[%zu].params", i);
+            fail(code, "invalid_field", err, ATP_EINVAL, field, "params must be an object of numbers%s", NULL);
+            return -1;
+        }
+        size_t n = params ? json_dumpb(params, wi->params, sizeof wi->params - 1, JSON_COMPACT) : 0;
+        if (n >= sizeof wi->params - 1) {
+            snprintf(field, sizeof field, "indicators[%zu].params", i);
+            fail(code, "invalid_field", err, ATP_EINVAL, field, "params too long%s", NULL);
+            return -1;
+        }
+        if (n)
+            wi->params[n] = 0;
+        else
+            snprintf(wi->params, sizeof wi->params, "{}");
+        out->n_indicators = (int)i + 1;
+    }
+    return 0;
+}
+
 int ws_msg_parse(const char *text, size_t len, struct ws_msg *out, const char **code, struct atp_err *err)
 {
     char tmp[64];
@@ -113,7 +167,7 @@ int ws_msg_parse(const char *text, size_t len, struct ws_msg *out, const char **
     json_t *v;
     json_object_foreach(root, key, v) {
         if (strcmp(key, "op") && strcmp(key, "channel") && strcmp(key, "account_id") && strcmp(key, "symbol") &&
-            strcmp(key, "tf") && strcmp(key, "id")) {
+            strcmp(key, "tf") && strcmp(key, "id") && strcmp(key, "indicators")) {
             char name[sizeof err->field];
             fail(code, "invalid_field", err, rc, "message", "unknown field '%s'", shown(key, name, sizeof name));
             memcpy(err->field, name, sizeof name);
@@ -186,6 +240,13 @@ int ws_msg_parse(const char *text, size_t len, struct ws_msg *out, const char **
         fail(code, "invalid_field", err, rc, "tf", "this channel takes no tf%s", NULL);
         goto cleanup;
     }
+    json_t *inds = json_object_get(root, "indicators");
+    if (inds && (scope != WS_SCOPE_SYMBOL_TF || out->op != WS_OP_SUBSCRIBE)) {
+        fail(code, "invalid_field", err, rc, "indicators", "indicators go with a chart subscription only%s", NULL);
+        goto cleanup;
+    }
+    if (inds && parse_indicators(inds, out, code, err) != 0)
+        goto cleanup;
     rc = ATP_OK;
 cleanup:
     json_decref(root);

@@ -37,6 +37,15 @@ extern const size_t ws_n_channels;
 /* Index of channel name, -1 when unknown. */
 int ws_channel_index(const char *name);
 
+#define WS_INDICATORS_MAX 4          /* chart: indicators per subscription */
+#define WS_INDICATOR_NAME_MAX 32
+#define WS_INDICATOR_PARAMS_MAX 256  /* the params object as compact JSON text */
+
+struct ws_indicator {
+    char name[WS_INDICATOR_NAME_MAX];          /* as sent; the hub checks it against the catalog */
+    char params[WS_INDICATOR_PARAMS_MAX];      /* JSON object text, "{}" when none */
+};
+
 struct ws_msg {
     enum ws_op op;
     int channel;                   /* index of ws_channels; -1 for ping */
@@ -44,6 +53,8 @@ struct ws_msg {
     char symbol[INST_SYMBOL_MAX];  /* SYMBOL scopes: upper-cased, not yet checked against the registry */
     char tf[8];                    /* SYMBOL_TF: as sent ("1m"), default "1m"; checked by the hub */
     char id[WS_REQ_ID_MAX + 1];    /* the client's optional "id", echoed in the ack or error; "" */
+    struct ws_indicator indicators[WS_INDICATORS_MAX]; /* chart: "indicators":[{"name","params"}] */
+    int n_indicators;
 };
 
 /* Parses one client message (text of len bytes, not NUL-terminated). ATP_OK with *out filled; else

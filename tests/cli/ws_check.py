@@ -180,8 +180,29 @@ def chart(base, w):
               f"{len(snap['data']['items']) if snap else None} vs {r.json and len(r.json['items'])}")
     check("chart snapshot: the REST shape", snap and set(snap["data"]) == {"symbol", "tf", "count", "items", "forming"}
           and snap["data"]["count"] > 0, snap and list(snap["data"]))
-    a = c.op({"op": "subscribe", "channel": "chart", "symbol": "TCS", "tf": "1m"})
+    # Indicators: on subscribe the calculate route's answer over the same candles, then one value
+    # per completed bar; a bad indicator is refused naming it.
+    sma = {"name": "sma", "params": {"period": 3}}
+    for attempt in range(3):
+        a = c.op({"op": "subscribe", "channel": "chart", "symbol": "TCS", "tf": "1h", "indicators": [sma]})
+        ind = c.until(lambda m: m.get("event") == "indicator" and m.get("tf") == "1h")
+        r = w.as_("other_trader", "POST", "/api/v1/indicators/sma/calculate",
+                  body={"symbol": "TCS", "tf": "1h", "params": {"period": 3}, "count": 500})
+        if ind and r.status == 200 and ind["data"] == r.json:
+            break
+    else:
+        check("chart indicator snapshot = the calculate route", False, (ind and ind["data"].get("bars"), r))
+    for bad, field in (({"name": "nosuch"}, "indicators[0].name"), ({"name": "sma", "params": {"period": -1}},
+                                                                    "indicators[0].params.period"),
+                       ({"name": "sma", "colour": 1}, "indicators[0]")):
+        a = c.op({"op": "subscribe", "channel": "chart", "symbol": "TCS", "tf": "1h", "indicators": [bad]})
+        check(f"chart: bad indicator {bad} refused naming {field}", a and a.get("op") == "error"
+              and a.get("field") == field, a)
+    a = c.op({"op": "subscribe", "channel": "chart", "symbol": "TCS", "tf": "1m", "indicators": [sma]})
     msgs = c.drain(2.5)
+    inds = [m for m in msgs if m.get("event") == "indicator" and m.get("tf") == "1m"]
+    check("chart 1m: indicator values as bars complete", len(inds) >= 2 and inds[-1]["data"]["name"] == "sma"
+          and len(inds[-1]["data"]["items"]) == 1, len(inds))
     forming = [m for m in msgs if m.get("event") == "forming" and m.get("tf") == "1m"]
     bars = [m for m in msgs if m.get("event") == "bar" and m.get("tf") == "1m"]
     check("chart 1m: forming updates, conflated", 0 < len(forming) <= 26, len(forming))
