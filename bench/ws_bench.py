@@ -99,8 +99,9 @@ async def latency(url, token, pid, clients, symbols, seconds):
             now = time.time_ns()
             if op != 0x1 or b'"event":"quote"' not in payload or now < begin * 1e9:
                 continue
-            m = json.loads(payload)
-            delays.append((now - m["server_ts_ns"]) / 1e6)
+            # The stamp by hand, not json.loads: the client's parsing is what limits this bench.
+            i = payload.find(b'"server_ts_ns":') + 15
+            delays.append((now - int(payload[i:payload.find(b",", i)])) / 1e6)
             counts[0] += 1
 
     async def meter():
