@@ -263,11 +263,31 @@ def system(base, w):
     t.close()
 
 
+def slow_consumer(base, w):
+    """A client that asks for much and reads nothing: its queue (8 MiB) overflows and the server
+    closes it with 1008 "slow consumer" instead of holding the memory; others are unaffected."""
+    c = Client(base, w.token["owner"])
+    c.ws.sock.setsockopt(__import__("socket").SOL_SOCKET, __import__("socket").SO_RCVBUF, 4096)
+    for i in range(400):  # each repeated chart subscription queues a fresh ~60 KB snapshot
+        c.send({"op": "subscribe", "channel": "chart", "symbol": "TCS", "tf": "1m"})
+    time.sleep(2.0)
+    code = close_code(c, 20)
+    check("a slow consumer is closed with 1008", code == 1008, f"close code {code}")
+    other = Client(base, w.token["owner"])
+    a = other.op({"op": "ping"})
+    check("others are unaffected", a and a.get("op") == "pong", a)
+    other.close()
+    r = w.api.request("GET", "/metrics")
+    text = r.body.decode() if isinstance(r.body, bytes) else r.body
+    line = [x for x in text.splitlines() if x.startswith("atp_ws_dropped_slow_total ")]
+    check("/metrics counts the drop", line and int(line[0].split()[1]) >= 1, line)
+
+
 def main():
     base, atp, db, label, admin_email = sys.argv[1:6]
     api = Api(base)
     w = World(api, atp, db, label, admin_email)
-    for part in (auth, errors, market, chart, notifications, system):
+    for part in (auth, errors, market, chart, notifications, system, slow_consumer):
         try:
             part(base, w)
         except Exception as e:  # a crash of one part is a failure, the others still run
