@@ -105,6 +105,19 @@ static void jb_bar(struct jbuf *b, const struct bar *bar)
     jb_printf(b, ",\"volume\":%lld,\"ticks\":%u}", (long long)bar->volume, bar->ticks);
 }
 
+size_t h_market_bar_json(const struct bar *bar, char *out, size_t size)
+{
+    struct jbuf b = {0};
+    jb_bar(&b, bar);
+    size_t n = 0;
+    if (!b.failed && b.p && b.len < size) {
+        memcpy(out, b.p, b.len + 1);
+        n = b.len;
+    }
+    atp_free(b.p);
+    return n;
+}
+
 /* Hands the text to the response (or answers 500 when building it failed). */
 static void jb_send(struct jbuf *b, struct api_response *res)
 {

@@ -22,6 +22,14 @@ extern const struct api_field h_indicators_calculate_body[];
 struct atp_param_def;
 json_t *h_market_params_json(const struct atp_param_def *defs, int n);
 
+struct bar;
+#define H_MARKET_BAR_JSON_MAX 320  /* room for one bar's JSON object */
+/* The JSON object of one bar exactly as the candles route writes it ({"time","ts_ns","open","high",
+ * "low","close","volume","ticks"}), NUL-terminated into out. Returns its length, or 0 when it did
+ * not fit (or no memory). Any thread; for the WebSocket chart channel (api/ws), so both speak one
+ * format. */
+size_t h_market_bar_json(const struct bar *bar, char *out, size_t size);
+
 void h_instruments_search(struct api_request *req, struct api_response *res);
 void h_market_candles(struct api_request *req, struct api_response *res);
 void h_market_quote(struct api_request *req, struct api_response *res);

@@ -10,14 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static json_t *notification_json(const struct store_notification *n)
-{
-    char ts[HUTIL_ISO_MAX];
-    return json_pack("{s:I, s:s, s:s, s:s, s:b, s:s, s:I}", "id", (json_int_t)n->id, "type", n->type, "title",
-                     n->title, "body", n->body, "read", n->read, "ts", hutil_iso8601(n->ts_ns, ts), "ts_ns",
-                     (json_int_t)n->ts_ns);
-}
-
 void h_notifications_list(struct api_request *req, struct api_response *res)
 {
     struct store_page page;
@@ -41,7 +33,7 @@ void h_notifications_list(struct api_request *req, struct api_response *res)
     }
     json_t *items = json_array();
     for (uint32_t i = 0; items && i < po.count; i++)
-        json_array_append_new(items, notification_json(&out[i]));
+        json_array_append_new(items, notify_json(&out[i]));
     atp_free(out);
     res->json = hutil_list(items, po.next_cursor);
 }

@@ -10,6 +10,7 @@
 #include "api/ratelimit.h"
 #include "api/request.h"
 #include "api/router.h"
+#include "api/ws.h"
 #include "auth/jwt.h"
 #include "core/alloc.h"
 #include "core/log.h"
@@ -139,6 +140,9 @@ struct api_server {
     double ping_latency_s;
     char ping_error[300];
     const char *backend;
+    /* WebSocket /ws (api/ws): the hub, and the protocol table it adds to the vhost */
+    struct ws_hub *ws;
+    struct lws_protocols protocols[3];
 };
 
 /* Per connection (kept across keep-alive requests; reset per request). */
@@ -381,6 +385,8 @@ int api_metrics_render(struct api_server *srv, char **out, size_t *len)
     hist_render(&tb, "atp_worker_queue_wait_seconds", "", &srv->worker_wait);
     struct api_store_health h;
     api_server_store_health(srv, &h);
+    struct ws_counters wsc;
+    ws_hub_counters(srv->ws, &wsc);
     tb_printf(&tb, "# HELP atp_store_up 1 when the last store check (every second) succeeded.\n"
                    "# TYPE atp_store_up gauge\natp_store_up %d\n"
                    "# HELP atp_store_ping_seconds Duration of the last store check (a round trip to the database).\n"
@@ -394,12 +400,23 @@ int api_metrics_render(struct api_server *srv, char **out, size_t *len)
                    "# TYPE atp_worker_queue_depth gauge\natp_worker_queue_depth %d\n"
                    "# HELP atp_workers Worker threads.\n"
                    "# TYPE atp_workers gauge\natp_workers %d\n"
-                   "# HELP atp_websockets_open Open WebSocket connections (always 0: /ws is not served yet).\n"
-                   "# TYPE atp_websockets_open gauge\natp_websockets_open 0\n"
+                   "# HELP atp_websockets_open Open WebSocket connections (/ws).\n"
+                   "# TYPE atp_websockets_open gauge\natp_websockets_open %d\n"
+                   "# HELP atp_ws_subscriptions WebSocket subscriptions.\n"
+                   "# TYPE atp_ws_subscriptions gauge\natp_ws_subscriptions %llu\n"
+                   "# HELP atp_ws_messages_sent_total WebSocket messages written.\n"
+                   "# TYPE atp_ws_messages_sent_total counter\natp_ws_messages_sent_total %llu\n"
+                   "# HELP atp_ws_upgrades_refused_total WebSocket upgrades refused (401, 429, 503, 404).\n"
+                   "# TYPE atp_ws_upgrades_refused_total counter\natp_ws_upgrades_refused_total %llu\n"
+                   "# HELP atp_ws_dropped_slow_total WebSockets closed because their queue overflowed.\n"
+                   "# TYPE atp_ws_dropped_slow_total counter\natp_ws_dropped_slow_total %llu\n"
+                   "# HELP atp_ws_events_dropped_total Published events dropped: the hub's inbox was full.\n"
+                   "# TYPE atp_ws_events_dropped_total counter\natp_ws_events_dropped_total %llu\n"
                    "# HELP atp_uptime_seconds Seconds since the server started.\n"
                    "# TYPE atp_uptime_seconds gauge\natp_uptime_seconds %.3f\n",
-              (unsigned long long)srv->rate_limited, srv->inflight, srv->queued, srv->n_workers,
-              api_server_uptime_s(srv));
+              (unsigned long long)srv->rate_limited, srv->inflight, srv->queued, srv->n_workers, wsc.open,
+              (unsigned long long)wsc.subscriptions, (unsigned long long)wsc.sent, (unsigned long long)wsc.refused,
+              (unsigned long long)wsc.dropped_slow, (unsigned long long)wsc.inbox_dropped, api_server_uptime_s(srv));
     if (tb.failed) {
         atp_free(tb.p);
         return ATP_ENOMEM;
@@ -411,6 +428,7 @@ int api_metrics_render(struct api_server *srv, char **out, size_t *len)
 
 void api_server_set_store(struct api_server *srv, struct store *store) { srv->store = store; }
 struct store *api_server_store(const struct api_server *srv) { return srv->store; }
+struct ws_hub *api_server_ws(const struct api_server *srv) { return srv->ws; }
 void api_server_set_vault(struct api_server *srv, const struct vault_keyring *kr) { srv->vault = kr; }
 const struct vault_keyring *api_server_vault(const struct api_server *srv) { return srv->vault; }
 
@@ -1285,10 +1303,12 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     }
 }
 
-static const struct lws_protocols protocols[] = {
-    {"http", callback_http, sizeof(struct pss), 0, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0},
-};
+/* /ws is the vhost's default protocol for upgrades, so clients need not name a subprotocol. */
+static const struct lws_protocol_vhost_options ws_default = {NULL, NULL, "default", ""};
+static const struct lws_protocol_vhost_options ws_pvo = {NULL, &ws_default, WS_PROTOCOL_NAME, ""};
+/* WebSocket heartbeats: lws pings a socket silent for WS_PING_S and hangs up one silent (no pong)
+ * for WS_HANGUP_S. */
+static const lws_retry_bo_t ws_retry = {.secs_since_valid_ping = WS_PING_S, .secs_since_valid_hangup = WS_HANGUP_S};
 
 static void lws_log_emit(int level, const char *line)
 {
@@ -1299,6 +1319,8 @@ static void lws_log_emit(int level, const char *line)
         copy[--n] = '\0';
     atp_log(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "lws", "%s", copy);
 }
+
+static void close_handles(struct api_server *srv);
 
 int api_server_new(const struct api_config *cfg, uv_loop_t *loop, struct api_server **out,
                    struct atp_err *err)
@@ -1338,7 +1360,11 @@ int api_server_new(const struct api_config *cfg, uv_loop_t *loop, struct api_ser
     void *foreign_loops[1] = {loop};
     info.port = cfg->port;
     info.iface = cfg->host;
-    info.protocols = protocols;
+    srv->protocols[0] = (struct lws_protocols){"http", callback_http, sizeof(struct pss), 0, 0, NULL, 0};
+    srv->protocols[1] = (struct lws_protocols){WS_PROTOCOL_NAME, ws_callback, ws_session_size(), 0, 0, NULL, 0};
+    info.protocols = srv->protocols;
+    info.pvo = &ws_pvo;
+    info.retry_and_idle_policy = &ws_retry;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DISABLE_IPV6 |
                    LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.foreign_loops = foreign_loops;
@@ -1362,6 +1388,14 @@ int api_server_new(const struct api_config *cfg, uv_loop_t *loop, struct api_ser
     srv->done_async.data = srv;
     srv->async_open = 1;
     srv->pool_ready = 1;
+    if (ws_hub_new(srv, loop, &srv->ws, err) != ATP_OK) {
+        /* ws_hub_new leaves no handle of its own behind; close the done handle and let it go. */
+        int rc2 = err->code;
+        close_handles(srv);
+        uv_run(loop, UV_RUN_NOWAIT);
+        api_server_free(srv);
+        return rc2;
+    }
     struct lws_vhost *vh = lws_get_vhost_by_name(srv->lws, "default");
     srv->port = vh ? lws_get_vhost_listen_port(vh) : cfg->port;
     *out = srv;
@@ -1383,6 +1417,7 @@ static void close_lws(struct api_server *srv)
  * in the done list; api_server_free drops them after joining the workers. */
 static void close_handles(struct api_server *srv)
 {
+    ws_hub_close_handles(srv->ws);
     if (srv->ping_timer_open) {
         srv->ping_timer_open = 0;
         uv_timer_stop(&srv->ping_timer);
@@ -1402,7 +1437,9 @@ static void drain_tick(uv_timer_t *t)
 {
     struct api_server *srv = t->data;
     int64_t now_ms = mono_ns() / 1000000;
-    if (srv->inflight > 0 && now_ms < srv->drain_deadline_ms)
+    struct ws_counters wsc;
+    ws_hub_counters(srv->ws, &wsc);
+    if ((srv->inflight > 0 || wsc.open > 0) && now_ms < srv->drain_deadline_ms)
         return;
     if (srv->inflight > 0)
         atp_log(LOG_WARN, "http", "drain timeout: closing %d request(s) in flight", srv->inflight);
@@ -1419,6 +1456,7 @@ void api_server_shutdown(struct api_server *srv)
     srv->draining = 1;
     atp_log(LOG_INFO, "http", "shutting down: %d request(s) in flight", srv->inflight);
     srv->drain_deadline_ms = mono_ns() / 1000000 + srv->cfg.drain_timeout_ms;
+    ws_hub_shutdown(srv->ws);
     uv_timer_init(srv->loop, &srv->drain_timer);
     srv->drain_timer.data = srv;
     srv->drain_timer_open = 1;
@@ -1433,6 +1471,8 @@ void api_server_free(struct api_server *srv)
     if (srv->lws) /* the second, final call */
         lws_context_destroy(srv->lws);
     workers_stop(srv);
+    ws_hub_free(srv->ws); /* after the context: every socket is closed */
+    srv->ws = NULL;
     if (srv->pool_ready) {
         job_free_list(srv->q_head, srv->ping_job);
         job_free_list(srv->done_head, srv->ping_job);

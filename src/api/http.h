@@ -96,6 +96,9 @@ struct store;
 struct jwt_config;
 void api_server_set_store(struct api_server *srv, struct store *store);
 struct store *api_server_store(const struct api_server *srv);
+/* The WebSocket hub of srv (api/ws.h); NULL before it exists. */
+struct ws_hub;
+struct ws_hub *api_server_ws(const struct api_server *srv);
 int api_server_set_jwt_secret(struct api_server *srv, const unsigned char *secret, size_t len);
 /* The master-key ring of the credential vault (auth/vault.h), borrowed, read-only after start
  * (safe from any thread); NULL when no master key is configured (ATP_MASTER_KEY or

@@ -1,10 +1,12 @@
 #include "api/notify.h"
 
+#include "api/events.h"
 #include "api/hutil.h"
 #include "core/alloc.h"
 #include "core/log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -78,6 +80,14 @@ int notify_prefs_get(struct store *s, int64_t user_id, unsigned char *enabled, s
     return rc;
 }
 
+json_t *notify_json(const struct store_notification *n)
+{
+    char ts[HUTIL_ISO_MAX];
+    return json_pack("{s:I, s:s, s:s, s:s, s:b, s:s, s:I}", "id", (json_int_t)n->id, "type", n->type, "title",
+                     n->title, "body", n->body, "read", n->read, "ts", hutil_iso8601(n->ts_ns, ts), "ts_ns",
+                     (json_int_t)n->ts_ns);
+}
+
 int notify_user_ex(struct store *s, int64_t user_id, const char *type, const char *title, const char *body,
                    int *delivered, struct atp_err *err)
 {
@@ -104,9 +114,20 @@ int notify_user_ex(struct store *s, int64_t user_id, const char *type, const cha
     n->ts_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
     int64_t id = 0;
     rc = store_notif_create(s, n, &id, err);
+    if (rc == ATP_OK) {
+        if (delivered)
+            *delivered = 1;
+        n->id = id;
+        json_t *j = notify_json(n);
+        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (text) {
+            struct api_event ev = {"notifications", "notification", 0, user_id, text};
+            api_events_publish(&ev);
+        }
+        free(text); /* jansson's allocator */
+        json_decref(j);
+    }
     atp_free(n);
-    if (rc == ATP_OK && delivered)
-        *delivered = 1;
     return rc;
 }
 

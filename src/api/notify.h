@@ -13,6 +13,8 @@
 
 #include "store/store.h"
 
+#include <jansson.h>
+
 /* Type names (stable: stored in rows and preferences, used by clients). */
 #define NOTIFY_SECURITY_LOCKOUT "security.lockout"
 #define NOTIFY_SECURITY_PASSWORD "security.password_changed"
@@ -47,7 +49,13 @@ int notify_channel_index(const char *name);
  * NOTIFY_N_CHANNELS entries. ATP_OK or the store's error. */
 int notify_prefs_get(struct store *s, int64_t user_id, unsigned char *enabled, struct atp_err *err);
 
-/* Notifies user_id: stores an in-app notification unless the user turned in_app off for type.
+/* The JSON object of a stored notification, as GET /notifications lists it and the WebSocket
+ * notifications channel sends it. New reference; NULL when out of memory. */
+json_t *notify_json(const struct store_notification *n);
+
+/* Notifies user_id: stores an in-app notification unless the user turned in_app off for type,
+ * then publishes it live (api/events: channel "notifications", event "notification", scoped to
+ * user_id, data = notify_json) so a connected WebSocket client hears it at once.
  * title is required; body may be NULL; both are truncated to the store's limits. *delivered
  * (optional) tells whether a row was written. ATP_EINVAL for an unknown type; store errors. */
 int notify_user_ex(struct store *s, int64_t user_id, const char *type, const char *title, const char *body,

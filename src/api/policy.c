@@ -108,6 +108,22 @@ const struct api_policy_row api_policy[] = {
     {"accounts.risk_limits.acknowledge", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
     {"admin.strategy_limits.get", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
     {"admin.strategy_limits.set", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    /* WebSocket channels (api/ws, docs/api.md "WebSocket /ws"): one row per channel of
+     * api/ws_msg.c, decided at subscribe like a route. Account channels resolve the caller's relation
+     * to the subscribed account_id exactly as /accounts/{id} routes do (api_account_relation): the
+     * owner and invited users hear it, an admin hears any account (as accounts.get reads any), and
+     * another tenant's account is refused like an absent one. Notifications are the caller's own
+     * (scoped by user id in the hub); the system channel is for admins. Anonymous never reaches a
+     * channel (the upgrade needs a token), but the column is kept honest. */
+    {"ws.market", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"ws.chart", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"ws.orders", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"ws.positions", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"ws.trades", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"ws.strategies", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"ws.dashboard", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"ws.notifications", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"ws.system", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
 };
 const size_t api_n_policy = sizeof api_policy / sizeof api_policy[0];
 

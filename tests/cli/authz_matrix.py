@@ -119,6 +119,70 @@ def without_request_ids(v):
     return v
 
 
+WS_CHANNELS = ("market", "chart", "orders", "positions", "trades", "strategies", "dashboard",
+               "notifications", "system")
+
+
+def ws_subscription(channel, account_id):
+    """The subscribe message of a channel: account channels on account_id, market data on TCS."""
+    msg = {"op": "subscribe", "channel": channel}
+    if channel in ("market", "chart"):
+        msg["symbol"] = "TCS"
+    if channel == "chart":
+        msg["tf"] = "1m"
+    if channel in ("orders", "positions", "trades", "strategies", "dashboard"):
+        msg["account_id"] = account_id
+    return msg
+
+
+def ws_matrix(base, w, rows, problems):
+    """Every WebSocket channel x actor over /ws against its ws.<channel> row; a 404 must answer
+    exactly as the same subscription to an absent account; then a live event (a notification)
+    reaches its user and nobody else. Rows of the table printed by main."""
+    from ws_client import Client, subscribe_answer
+    table = []
+    for ch in WS_CHANNELS:
+        name = "ws." + ch
+        if name not in rows:
+            problems.append(f"channel {ch} has no row {name}")
+            continue
+        cells, _ = rows[name]
+        got = []
+        for who, cell in zip(ACTORS, cells):
+            status, answer = subscribe_answer(base, w.token.get(who), ws_subscription(ch, w.account_a))
+            got.append((cell, status))
+            if not matches(cell, status):
+                problems.append(f"{name} as {who}: {status}, expected {cell}: {str(answer)[:300]}")
+            if cell == "404":
+                absent = subscribe_answer(base, w.token.get(who), ws_subscription(ch, int(ABSENT_ID)))
+                want = dict(answer, account_id=None) if isinstance(answer, dict) else answer
+                seen = dict(absent[1], account_id=None) if isinstance(absent[1], dict) else absent[1]
+                if (absent[0], seen) != (status, want):
+                    problems.append(f"{name} as {who}: another tenant's account answers {answer}, an absent "
+                                    f"one {absent[1]}")
+        table.append((name, got))
+    # Live events: every logged-in actor listens to its notifications; the owner invites the
+    # investor (invitation.received, the investor's) who accepts (invitation.accepted, the
+    # owner's). Each is heard by its user and by nobody else, admins included.
+    clients = {}
+    for who in ACTORS[:5]:
+        clients[who] = Client(base, w.token[who])
+        clients[who].op({"op": "subscribe", "channel": "notifications"})
+    w.grant_investor()
+    heard = {who: [m["data"] for m in c.drain(0.6) if m.get("channel") == "notifications"]
+             for who, c in clients.items()}
+    for c in clients.values():
+        c.close()
+    for who, kind in (("owner", "invitation.accepted"), ("invited_investor", "invitation.received")):
+        mine = [n["id"] for n in heard[who] if n.get("type") == kind]
+        if not mine:
+            problems.append(f"ws.notifications: {who} did not hear its {kind}: {heard[who]}")
+        for other, got in heard.items():
+            if other != who and any(n["id"] in mine for n in got):
+                problems.append(f"ws.notifications: {other} heard {who}'s {kind}")
+    return table
+
+
 def main():
     base, atp, db, label, admin_email, tsv = sys.argv[1:7]
     api = Api(base)
@@ -131,7 +195,8 @@ def main():
     names = {op[0] for op in ops}
     for name in sorted(names - expected.keys()):
         problems.append(f"route {name} has no row in {tsv}")
-    for name in sorted(expected.keys() - names):
+    ws_rows = {k: v for k, v in expected.items() if k.startswith("ws.")}
+    for name in sorted(expected.keys() - names - ws_rows.keys()):
         problems.append(f"{tsv} names {name}, which is no route of the server")
     for name, _m, template, _p, _s in ops:
         try:
@@ -173,6 +238,8 @@ def main():
                     problems.append(f"{name} as {who}: the hidden resource answers {r!r}, "
                                     f"an absent id {absent!r}")
         table.append((name, got))
+
+    table += ws_matrix(base, w, ws_rows, problems)
 
     width = max(len(n) for n, _ in table) if table else 10
     print(f"{'route':<{width}}  " + "  ".join(f"{a[:12]:>12}" for a in ACTORS))

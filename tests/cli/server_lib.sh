@@ -60,3 +60,14 @@ expect_hdr() { # NAME HEADER VALUE (case-insensitive name, exact value)
   got=$(grep -i "^$2:" "$TMP/hdr" | head -1 | cut -d: -f2- | sed 's/^ *//; s/\r$//')
   expect_eq "$1" "$3" "$got"
 }
+
+# ws_python: a python3 with the WebSocket client (Debian's python3-websocket, scripts/deps.sh) for
+# the /ws tests: the first of python3, /usr/bin/python3 that imports it. Sets WS_PY or fails.
+ws_python() {
+  WS_PY=
+  for p in python3 /usr/bin/python3; do
+    if command -v "$p" >/dev/null && "$p" -c 'import websocket' 2>/dev/null; then WS_PY=$p; return 0; fi
+  done
+  bad "no python3 with the websocket module: run scripts/deps.sh (python3-websocket)"
+  return 1
+}

@@ -10,6 +10,7 @@
 #include "api/json_err.h"
 #include "api/ownership.h"
 #include "api/policy.h"
+#include "api/ws_msg.h"
 #include "api/ratelimit.h"
 #include "api/request.h"
 #include "api/router.h"
@@ -37,6 +38,9 @@ Test(api_tables, every_route_has_one_policy_row_and_back)
         int found = 0, dup = 0;
         for (size_t i = 0; i < api_n_routes; i++)
             found |= strcmp(api_policy[p].route, api_routes[i].name) == 0;
+        /* WebSocket channels have rows too ("ws.<channel>"), checked both ways below. */
+        for (size_t c = 0; c < ws_n_channels; c++)
+            found |= strcmp(api_policy[p].route, ws_channels[c].policy) == 0;
         for (size_t q = p + 1; q < api_n_policy; q++)
             dup |= strcmp(api_policy[p].route, api_policy[q].route) == 0;
         cr_assert(found, "policy row %s names no route", api_policy[p].route);
@@ -157,6 +161,33 @@ Test(api_tables, authorization_matrix_of_admin)
     for (size_t i = 0; i < api_n_routes; i++)
         if (!strncmp(api_routes[i].name, "admin.", 6))
             cr_assert(strncmp(api_routes[i].pattern, "/api/v1/admin/", 14) == 0, "%s", api_routes[i].name);
+}
+
+/* WebSocket channels (decided at subscribe with the relation to the subscribed account_id, as
+ * the /accounts/{id} routes are): every channel has its row, named ws.<channel>; account channels
+ * are read like accounts.get (owner and invited hear, another tenant's account is hidden, an admin
+ * hears any), notifications and market data any logged-in role, system admins only. */
+Test(api_tables, authorization_matrix_of_websocket_channels)
+{
+    for (size_t c = 0; c < ws_n_channels; c++) {
+        char want[48];
+        snprintf(want, sizeof want, "ws.%s", ws_channels[c].name);
+        cr_assert_str_eq(ws_channels[c].policy, want);
+        cr_assert_not_null(api_policy_find(ws_channels[c].policy), "channel %s has no policy row", ws_channels[c].name);
+    }
+    static const struct matrix_row rows[] = {
+        /*                      NONE    OWNER   INVITED STRANGER VISIBLE */
+        {"ws.market", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"ws.chart", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"ws.orders", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
+        {"ws.positions", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
+        {"ws.trades", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
+        {"ws.strategies", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
+        {"ws.dashboard", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
+        {"ws.notifications", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"ws.system", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+    };
+    check_matrix(rows, sizeof rows / sizeof rows[0]);
 }
 
 /* Notifications: the caller's own, any logged-in role; anonymous 401. */
