@@ -445,23 +445,7 @@ void h_positions_close(struct api_request *req, struct api_response *res)
 static void send_funds(struct api_response *res, int64_t account_id, const struct api_trading_funds *f)
 {
     struct jbuf b = {0};
-    jbuf_printf(&b, "{\"account_id\":%lld,\"mode\":\"PAPER\",\"initial_capital\":", (long long)account_id);
-    jbuf_px(&b, f->initial_capital);
-    jbuf_printf(&b, ",\"cash\":");
-    jbuf_px(&b, f->cash);
-    jbuf_printf(&b, ",\"margin_used\":");
-    jbuf_px(&b, f->margin_used);
-    jbuf_printf(&b, ",\"margin_available\":");
-    jbuf_px(&b, f->margin_available);
-    jbuf_printf(&b, ",\"realized_pnl\":");
-    jbuf_px(&b, f->realized);
-    jbuf_printf(&b, ",\"unrealized_pnl\":");
-    jbuf_px(&b, f->unrealized);
-    jbuf_printf(&b, ",\"charges\":");
-    jbuf_px(&b, f->charges);
-    jbuf_printf(&b, ",\"equity\":");
-    jbuf_px(&b, f->equity);
-    jbuf_printf(&b, ",\"open_positions\":%d}", f->open_positions);
+    api_trading_funds_json(&b, account_id, f);
     jbuf_send(&b, res, 200);
 }
 

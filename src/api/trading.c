@@ -1,4 +1,5 @@
 #include "api/trading.h"
+#include "api/notify.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -182,6 +183,27 @@ void api_trading_position_json(struct jbuf *b, int64_t account_id, const char *s
     jbuf_printf(b, "}");
 }
 
+void api_trading_funds_json(struct jbuf *b, int64_t account_id, const struct api_trading_funds *f)
+{
+    jbuf_printf(b, "{\"account_id\":%lld,\"mode\":\"PAPER\",\"initial_capital\":", (long long)account_id);
+    jbuf_px(b, f->initial_capital);
+    jbuf_printf(b, ",\"cash\":");
+    jbuf_px(b, f->cash);
+    jbuf_printf(b, ",\"margin_used\":");
+    jbuf_px(b, f->margin_used);
+    jbuf_printf(b, ",\"margin_available\":");
+    jbuf_px(b, f->margin_available);
+    jbuf_printf(b, ",\"realized_pnl\":");
+    jbuf_px(b, f->realized);
+    jbuf_printf(b, ",\"unrealized_pnl\":");
+    jbuf_px(b, f->unrealized);
+    jbuf_printf(b, ",\"charges\":");
+    jbuf_px(b, f->charges);
+    jbuf_printf(b, ",\"equity\":");
+    jbuf_px(b, f->equity);
+    jbuf_printf(b, ",\"open_positions\":%d}", f->open_positions);
+}
+
 static void publish(const char *channel, const char *event, int64_t account_id, struct jbuf *b)
 {
     char *text = jbuf_take(b);
@@ -319,6 +341,25 @@ static void on_fill(struct api_trading *t, const struct ev_fill *ev)
     struct jbuf b = {0};
     api_trading_fill_json(&b, &sf);
     publish("trades", "fill", sf.account_id, &b);
+    /* The account owner hears of a completed order (stored and pushed: api/notify.h). */
+    struct store_account acct;
+    if (c.filled_qty >= c.qty && store_account_get(t->st, sf.account_id, &acct, &err) == ATP_OK) {
+        char title[160], body[200], avg[32];
+        px_format_fixed(order_avg_price(c.filled_notional_px, c.filled_qty), 2, avg, sizeof avg);
+        snprintf(title, sizeof title, "Order filled: %s %lld %s", sf.side, (long long)c.filled_qty, sf.symbol);
+        snprintf(body, sizeof body, "Order %lld on account %lld filled at an average of %s%s.",
+                 (long long)mp->store_id, (long long)sf.account_id, avg,
+                 sf.strategy_id ? " (a strategy's order)" : "");
+        notify_user(t->st, acct.owner_id, NOTIFY_ORDER, title, body);
+    }
+}
+
+static void funds_of(const struct portfolio_summary *s, struct api_trading_funds *out)
+{
+    *out = (struct api_trading_funds){
+        .initial_capital = s->initial_cash, .cash = s->cash, .margin_used = s->margin_used,
+        .margin_available = s->margin_available, .realized = s->realized, .unrealized = s->unrealized,
+        .charges = s->charges, .equity = s->equity, .open_positions = (int)s->open_positions};
 }
 
 static void position_of(const struct portfolio_position *p, struct api_trading_position *out)
@@ -342,6 +383,15 @@ static void on_position(struct api_trading *t, const struct ev_position *ev)
     struct jbuf b = {0};
     api_trading_position_json(&b, (int64_t)ev->account_id, symbol_of(t, ev->instrument_id), &ap);
     publish("positions", "position", (int64_t)ev->account_id, &b);
+    /* The account overview moves with every position: the dashboard channel's summary. */
+    struct portfolio_summary s;
+    if (portfolio_account_summary(kernel_portfolio(t->k), ev->account_id, ev->mode, &s) == ATP_OK) {
+        struct api_trading_funds f;
+        funds_of(&s, &f);
+        struct jbuf d = {0};
+        api_trading_funds_json(&d, (int64_t)ev->account_id, &f);
+        publish("dashboard", "summary", (int64_t)ev->account_id, &d);
+    }
 }
 
 static void restore_orders(struct api_trading *t);
@@ -754,10 +804,7 @@ static int funds_in_kernel(struct kernel *k, void *arg)
     if ((rc = portfolio_account_summary(kernel_portfolio(k), (uint64_t)c->account_id, TRADE_MODE_PAPER, &s)) !=
         ATP_OK)
         return atp_err_set(c->err, rc, NULL, 0, "account_id", "no ledger for the account");
-    *c->funds = (struct api_trading_funds){
-        .initial_capital = s.initial_cash, .cash = s.cash, .margin_used = s.margin_used,
-        .margin_available = s.margin_available, .realized = s.realized, .unrealized = s.unrealized,
-        .charges = s.charges, .equity = s.equity, .open_positions = (int)s.open_positions};
+    funds_of(&s, c->funds);
     return ATP_OK;
 }
 

@@ -140,6 +140,9 @@ void api_trading_order_json(struct jbuf *b, const struct store_order *o, const s
 void api_trading_fill_json(struct jbuf *b, const struct store_fill *f);
 void api_trading_position_json(struct jbuf *b, int64_t account_id, const char *symbol,
                                const struct api_trading_position *p);
+/* The funds object of GET accounts/{id}/funds, also the data of the "dashboard" channel's
+ * "summary" event (published after every position change). */
+void api_trading_funds_json(struct jbuf *b, int64_t account_id, const struct api_trading_funds *f);
 
 /* ---- kill switch -------------------------------------------------------------------------------- */
 

@@ -245,6 +245,53 @@ def notifications(base, w):
     other.close()
 
 
+def trading(base, w):
+    """A paper order placed over REST is heard live on the account's channels (orders, trades,
+    positions, dashboard) by the owner and the invited investor, and its fill notifies the owner;
+    another tenant cannot subscribe to the account (not_found, as for an absent one)."""
+    w.grant_investor()
+    acc = w.account_a
+    listeners = {}
+    for who in ("owner", "invited_investor"):
+        c = Client(base, w.token[who])
+        for ch in ("orders", "trades", "positions", "dashboard"):
+            a = c.op({"op": "subscribe", "channel": ch, "account_id": acc})
+            check(f"trading: {who} subscribed to {ch}", a and a.get("op") == "subscribed", a)
+        listeners[who] = c
+    c = listeners["owner"]
+    a = c.op({"op": "subscribe", "channel": "notifications"})
+    check("trading: owner subscribed to notifications", a and a.get("op") == "subscribed", a)
+    stranger = Client(base, w.token["other_trader"])
+    a = stranger.op({"op": "subscribe", "channel": "orders", "account_id": acc})
+    check("trading: another tenant is refused as for an absent account",
+          a and a.get("op") == "error" and a.get("code") == "not_found", a)
+    stranger.close()
+    t0 = time.time()
+    r = w.as_("owner", "POST", f"/api/v1/accounts/{acc}/orders", body={"symbol": "TCS", "side": "BUY", "qty": 1})
+    check("trading: order placed", r.status == 201, r)
+    oid = r.json["id"] if r.status == 201 else None
+    for who, lc in listeners.items():
+        got = {}
+        def seen(m):
+            if m.get("channel") in ("orders", "trades", "positions", "dashboard") and \
+                    m.get("data", {}).get("account_id") == acc:
+                got.setdefault((m["channel"], m["event"]), m["data"])
+            return ("orders", "order_update") in got and ("trades", "fill") in got and \
+                ("positions", "position") in got and ("dashboard", "summary") in got
+        lc.until(seen, timeout=3.0)
+        check(f"trading: {who} hears order_update, fill, position and summary", len(got) >= 4, sorted(got))
+        o = got.get(("orders", "order_update"), {})
+        check(f"trading: {who}: the order event is the REST order", o.get("id") == oid and o.get("symbol") == "TCS", o)
+        f = got.get(("trades", "fill"), {})
+        check(f"trading: {who}: the fill", f.get("order_id") == oid and f.get("qty") == 1, f)
+    m = c.until(lambda m: m.get("channel") == "notifications", timeout=3.0)
+    check("trading: the fill notifies the owner", m and m["data"]["type"] == "order" and
+          m["data"]["title"].startswith("Order filled: BUY 1 TCS"), m)
+    print(f"{w.label}: order events and the fill notification heard within {(time.time() - t0) * 1000:.0f} ms")
+    for lc in listeners.values():
+        lc.close()
+
+
 def system(base, w):
     c = Client(base, w.token["admin"])
     a = c.op({"op": "subscribe", "channel": "system"})
@@ -287,7 +334,7 @@ def main():
     base, atp, db, label, admin_email = sys.argv[1:6]
     api = Api(base)
     w = World(api, atp, db, label, admin_email)
-    for part in (auth, errors, market, chart, notifications, system, slow_consumer):
+    for part in (auth, errors, market, chart, notifications, trading, system, slow_consumer):
         try:
             part(base, w)
         except Exception as e:  # a crash of one part is a failure, the others still run
