@@ -48,7 +48,7 @@ const struct api_field h_kill_switch_body[] = {
 
 static int64_t account_param(struct api_request *req) { return hutil_parse_id(api_param(req, "id")); }
 
-static struct api_trading *need_trading(struct api_response *res)
+struct api_trading *h_orders_need_trading(struct api_response *res)
 {
     struct api_trading *t = api_trading_current();
     if (!t)
@@ -74,7 +74,7 @@ static void fail(struct api_response *res, int rc, const struct atp_err *err)
 
 /* An optional money field: absent or null -> 0 (*present 0). A JSON integer, a real (at most 4
  * decimals kept exactly) or a decimal string. 0, or -1 with a 422 naming the field. */
-static int decimal(json_t *body, const char *name, px_t *out, int *present, struct api_response *res)
+int h_orders_decimal(json_t *body, const char *name, px_t *out, int *present, struct api_response *res)
 {
     json_t *v = json_object_get(body, name);
     *out = 0;
@@ -122,7 +122,7 @@ static int p_product(const char *t, void *o) { return order_product_parse(t, o);
 static int p_validity(const char *t, void *o) { return order_validity_parse(t, o); }
 
 /* The Idempotency-Key header into key ("" when absent). 0, or -1 with a 422. */
-static int idem_key(struct api_request *req, char key[ORDER_CLIENT_KEY_MAX], struct api_response *res)
+int h_orders_idem_key(struct api_request *req, char key[ORDER_CLIENT_KEY_MAX], struct api_response *res)
 {
     key[0] = 0;
     if (!req->idempotency_key || !req->idempotency_key_len)
@@ -157,24 +157,30 @@ static void audit(struct api_request *req, int64_t account_id, const char *actio
     hutil_audit(req->store, &who, account_id, action, req->path, result, details);
 }
 
+int h_orders_paper_mode(json_t *body, struct api_response *res)
+{
+    const char *mode = json_string_value(json_object_get(body, "mode"));
+    if (!mode || strcasecmp(mode, "paper") == 0)
+        return 1;
+    if (strcasecmp(mode, "live") == 0)
+        api_error(res, 409, "live_unavailable", "mode",
+                  "live trading needs a broker connection, which this server does not have yet");
+    else
+        api_error(res, 422, "invalid_field", "mode", "mode must be paper or live");
+    return 0;
+}
+
 /* ---- orders ------------------------------------------------------------------------------------- */
 
 void h_orders_place(struct api_request *req, struct api_response *res)
 {
-    struct api_trading *t = need_trading(res);
+    struct api_trading *t = h_orders_need_trading(res);
     if (!t || !hutil_have_store(req, res))
         return;
     int64_t account_id = account_param(req);
     json_t *body = req->json;
-    const char *mode = json_string_value(json_object_get(body, "mode"));
-    if (mode && strcasecmp(mode, "paper") != 0) {
-        if (strcasecmp(mode, "live") == 0)
-            api_error(res, 409, "live_unavailable", "mode",
-                      "live trading needs a broker connection, which this server does not have yet");
-        else
-            api_error(res, 422, "invalid_field", "mode", "mode must be paper or live");
+    if (!h_orders_paper_mode(body, res))
         return;
-    }
     struct api_trading_place p = {.account_id = account_id};
     const char *symbol = json_string_value(json_object_get(body, "symbol"));
     const struct instrument *in = instreg_find(api_market_registry(api_market_current()), symbol);
@@ -188,8 +194,8 @@ void h_orders_place(struct api_request *req, struct api_response *res)
         enum_field(body, "type", "MARKET", p_type, &p.type, "MARKET, LIMIT, SL, SL-M", res) ||
         enum_field(body, "product", "CNC", p_product, &p.product, "CNC, MIS, NRML", res) ||
         enum_field(body, "validity", "DAY", p_validity, &p.validity, "DAY, IOC", res) ||
-        decimal(body, "price", &p.price, &has_price, res) ||
-        decimal(body, "trigger_price", &p.trigger_price, &has_trigger, res) || idem_key(req, p.client_key, res))
+        h_orders_decimal(body, "price", &p.price, &has_price, res) ||
+        h_orders_decimal(body, "trigger_price", &p.trigger_price, &has_trigger, res) || h_orders_idem_key(req, p.client_key, res))
         return;
     p.qty = json_integer_value(json_object_get(body, "qty"));
     struct store_order o;
@@ -286,7 +292,7 @@ void h_orders_get(struct api_request *req, struct api_response *res)
 
 static void change(struct api_request *req, struct api_response *res, int modify)
 {
-    struct api_trading *t = need_trading(res);
+    struct api_trading *t = h_orders_need_trading(res);
     if (!t || !hutil_have_store(req, res))
         return;
     int64_t account_id = account_param(req), order_id = hutil_parse_id(api_param(req, "order_id"));
@@ -308,11 +314,11 @@ static void change(struct api_request *req, struct api_response *res, int modify
         int has;
         px_t v;
         json_t *q = json_object_get(req->json, "qty");
-        if (decimal(req->json, "price", &v, &has, res))
+        if (h_orders_decimal(req->json, "price", &v, &has, res))
             return;
         if (has)
             price = v;
-        if (decimal(req->json, "trigger_price", &v, &has, res))
+        if (h_orders_decimal(req->json, "trigger_price", &v, &has, res))
             return;
         if (has)
             trigger = v;
@@ -380,7 +386,7 @@ void h_trades_list(struct api_request *req, struct api_response *res)
 
 void h_positions_list(struct api_request *req, struct api_response *res)
 {
-    struct api_trading *t = need_trading(res);
+    struct api_trading *t = h_orders_need_trading(res);
     if (!t)
         return;
     int64_t account_id = account_param(req);
@@ -413,7 +419,7 @@ void h_positions_list(struct api_request *req, struct api_response *res)
 
 void h_positions_close(struct api_request *req, struct api_response *res)
 {
-    struct api_trading *t = need_trading(res);
+    struct api_trading *t = h_orders_need_trading(res);
     if (!t || !hutil_have_store(req, res))
         return;
     int64_t account_id = account_param(req);
@@ -423,7 +429,7 @@ void h_positions_close(struct api_request *req, struct api_response *res)
         return;
     }
     char key[ORDER_CLIENT_KEY_MAX];
-    if (idem_key(req, key, res))
+    if (h_orders_idem_key(req, key, res))
         return;
     struct store_order o;
     struct atp_err err;
@@ -451,7 +457,7 @@ static void send_funds(struct api_response *res, int64_t account_id, const struc
 
 void h_funds_get(struct api_request *req, struct api_response *res)
 {
-    struct api_trading *t = need_trading(res);
+    struct api_trading *t = h_orders_need_trading(res);
     if (!t)
         return;
     int64_t account_id = account_param(req);
@@ -467,13 +473,13 @@ void h_funds_get(struct api_request *req, struct api_response *res)
 
 void h_funds_set(struct api_request *req, struct api_response *res)
 {
-    struct api_trading *t = need_trading(res);
+    struct api_trading *t = h_orders_need_trading(res);
     if (!t || !hutil_have_store(req, res))
         return;
     int64_t account_id = account_param(req);
     px_t capital;
     int has;
-    if (decimal(req->json, "initial_capital", &capital, &has, res))
+    if (h_orders_decimal(req->json, "initial_capital", &capital, &has, res))
         return;
     struct atp_err err;
     atp_err_clear(&err);
@@ -516,7 +522,7 @@ static void send_kill(struct api_response *res, const struct store_kill_switch *
 
 static void kill_get(struct api_request *req, struct api_response *res, int64_t account_id, int cancelled)
 {
-    struct api_trading *t = need_trading(res);
+    struct api_trading *t = h_orders_need_trading(res);
     if (!t)
         return;
     struct store_kill_switch k;
@@ -534,7 +540,7 @@ static void kill_get(struct api_request *req, struct api_response *res, int64_t 
 
 static void kill_set(struct api_request *req, struct api_response *res, int64_t account_id)
 {
-    struct api_trading *t = need_trading(res);
+    struct api_trading *t = h_orders_need_trading(res);
     if (!t || !hutil_have_store(req, res))
         return;
     enum risk_state state;

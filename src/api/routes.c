@@ -8,6 +8,7 @@
 #include "api/h_notifications.h"
 #include "api/h_strategies.h"
 #include "api/h_orders.h"
+#include "api/h_signals.h"
 #include "api/h_me.h"
 #include "api/http.h"
 #include "api/json_err.h"
@@ -331,6 +332,14 @@ const struct api_route api_routes[] = {
     {API_DELETE, "/api/v1/accounts/{id}/broker-connections/{conn_id}", "accounts.brokers.delete",
      h_brokers_delete, NULL, "delete a broker connection and its sealed credentials (owner)", "accounts",
      "{\"200\":{\"description\":\"deleted\"},\"404\":{\"description\":\"no such connection in this account\"}}"},
+    /* One signal, many accounts (docs/api.md "Signals"): the caller's own accounts only. */
+    {API_POST, "/api/v1/signals", "signals.execute", h_signals_execute, h_signals_body,
+     "execute one signal on many of the caller's accounts, each through its own risk gate "
+     "(Idempotency-Key header: per account, a retry never places twice)", "trading",
+     "{\"200\":{\"description\":\"executed_count, failed_count, execution_time_ms, results: per account "
+     "{account_id, status executed|failed, order | error}\"},\"400\":{\"description\":\"a field is missing\"},"
+     "\"409\":{\"description\":\"live_unavailable, or no account to trade\"},\"422\":{\"description\":"
+     "\"invalid_field (named)\"},\"503\":{\"description\":\"no market data, so no paper trading\"}}"},
     /* Paper trading (docs/api.md "Orders, positions, funds, kill switch"): the owner trades; invited
      * users and admins read; orders and fills are stored before they are acknowledged. */
     {API_POST, "/api/v1/accounts/{id}/orders", "orders.place", h_orders_place, h_orders_place_body,

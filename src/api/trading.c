@@ -670,7 +670,7 @@ static int place_in_kernel(struct kernel *k, void *arg)
         return rc;
     uint64_t kid = 0;
     atp_err_clear(c->err);
-    rc = kernel_place(k, &req, &kid, c->err);
+    rc = kernel_place_protected(k, &req, &p->stops, &kid, c->err);
     struct tmap *mp = kid ? map_of(t, kid, 0) : NULL;
     if (rc == 1 || rc == ATP_OK) {
         if (!mp || !mp->store_id)

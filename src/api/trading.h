@@ -69,6 +69,7 @@ struct api_trading_place {
     px_t price;                         /* LIMIT, SL; else 0 */
     px_t trigger_price;                 /* SL, SL-M; else 0 */
     char client_key[ORDER_CLIENT_KEY_MAX]; /* Idempotency-Key, "" for none */
+    struct stops_params stops;          /* protective exits armed on the fill; all 0: none */
 };
 
 /* Places a manual paper order through the kernel (risk gate, OMS, order hook = store, broker).

@@ -794,9 +794,20 @@ void kernel_on_bar(struct kernel *k, uint32_t instrument_id, enum tf tf, const s
 int kernel_place(struct kernel *k, const struct order_request *req, uint64_t *id_out,
                  struct atp_err *err)
 {
+    return kernel_place_protected(k, req, NULL, id_out, err);
+}
+
+int kernel_place_protected(struct kernel *k, const struct order_request *req, const struct stops_params *stops,
+                           uint64_t *id_out, struct atp_err *err)
+{
     if (req->strategy_id != 0)
         return atp_err_set(err, ATP_EINVAL, NULL, 0, "strategy_id", "manual orders have no strategy");
-    int rc = place(k, req, 0, NULL, 0, id_out, err);
+    if (stops && (stops->stop_loss_ppm >= STOPS_PPM_ONE || stops->trailing_ppm >= STOPS_PPM_ONE ||
+                  stops->take_profit_ppm > STOPS_TAKE_PROFIT_PPM_MAX))
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, stops->stop_loss_ppm >= STOPS_PPM_ONE ? "stop_loss_pct"
+                           : stops->trailing_ppm >= STOPS_PPM_ONE ? "trailing_stop_pct" : "take_profit_pct",
+                           "out of range");
+    int rc = place(k, req, 0, stops, 0, id_out, err);
     drain(k);
     return rc;
 }

@@ -28,6 +28,7 @@
 #include "oms/oms.h"
 #include "portfolio/charges.h"
 #include "portfolio/portfolio.h"
+#include "portfolio/stops.h"
 #include "risk/risk.h"
 #include "strategy/host.h"
 
@@ -88,6 +89,12 @@ void kernel_advance(struct kernel *k, ts_ns now);
  * reason and the numbers; the denial is also an event). */
 int kernel_place(struct kernel *k, const struct order_request *req, uint64_t *id_out,
                  struct atp_err *err);
+/* kernel_place with protective exits (portfolio/stops.h) armed when the order fills, as a
+ * strategy's risk settings arm them: the kernel places the exit when a level is hit. stops NULL
+ * or all zero: none. ATP_EINVAL (field stop_loss_pct, take_profit_pct or trailing_stop_pct) for
+ * a level out of range. Used by the one-signal-many-accounts route. */
+int kernel_place_protected(struct kernel *k, const struct order_request *req, const struct stops_params *stops,
+                           uint64_t *id_out, struct atp_err *err);
 int kernel_cancel(struct kernel *k, uint64_t account_id, uint64_t order_id, struct atp_err *err);
 /* Modifies a working order (new total qty, limit and trigger prices) after the risk gate checks
  * the new terms (MODIFY counts toward the rate limit). ATP_ENOTFOUND, ATP_ESTATE for a final

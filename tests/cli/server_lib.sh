@@ -42,13 +42,15 @@ stop_server() { # SIGTERM, then the exit status must be 0
 # req CURL-ARGS... -> status in $CODE, body in $TMP/body, headers in $TMP/hdr (curl names a
 # transport failure on stderr: code 000 alone says nothing)
 req() { CODE=$(curl -sS -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' "$@"); }
-as() { # as TOKEN METHOD PATH [JSON]: req with a bearer token ("" for none) and a JSON body
+as() { # as TOKEN METHOD PATH [JSON [EXTRA-CURL-ARGS...]]: req with a bearer token ("" for none)
   local tok=$1 m=$2 path=$3
   shift 3
   local auth=()
   [ -n "$tok" ] && auth=(-H "Authorization: Bearer $tok")
   if [ $# -gt 0 ]; then
-    req -X "$m" "${auth[@]}" -H 'Content-Type: application/json' -d "$1" "$U$path"
+    local body=$1
+    shift
+    req -X "$m" "${auth[@]}" "$@" -H 'Content-Type: application/json' -d "$body" "$U$path"
   else
     req -X "$m" "${auth[@]}" "$U$path"
   fi

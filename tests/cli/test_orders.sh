@@ -8,19 +8,6 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 
-as() { # as TOKEN METHOD PATH [JSON] [EXTRA-CURL-ARGS...]
-  local tok=$1 m=$2 path=$3
-  shift 3
-  local auth=()
-  [ -n "$tok" ] && auth=(-H "Authorization: Bearer $tok")
-  if [ $# -gt 0 ]; then
-    local body=$1
-    shift
-    req -X "$m" "${auth[@]}" "$@" -H 'Content-Type: application/json' -d "$body" "$U$path"
-  else
-    req -X "$m" "${auth[@]}" "$U$path"
-  fi
-}
 login() { # login EMAIL -> prints the access token
   as "" POST /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"correct horse\"}"
   [ "$CODE" = 200 ] || bad "login $1: $CODE"

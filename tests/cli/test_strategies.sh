@@ -6,17 +6,6 @@
 # acknowledgement, audit. Against SQLite, then PostgreSQL when ATP_TEST_PG_URL is set.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
-as() { # as TOKEN METHOD PATH [JSON]
-  local tok=$1 m=$2 path=$3
-  shift 3
-  local auth=()
-  [ -n "$tok" ] && auth=(-H "Authorization: Bearer $tok")
-  if [ $# -gt 0 ]; then
-    req -X "$m" "${auth[@]}" -H 'Content-Type: application/json' -d "$1" "$U$path"
-  else
-    req -X "$m" "${auth[@]}" "$U$path"
-  fi
-}
 login() {
   as "" POST /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"correct horse\"}"
   [ "$CODE" = 200 ] || bad "login $1: $CODE"

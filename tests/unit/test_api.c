@@ -262,6 +262,25 @@ Test(api_tables, ownership_resolution_covers_account_routes)
     json_decref(body);
 }
 
+/* Paper trading and signals: as strategies, the owner acts, invited users and admins read, a
+ * stranger gets 404; a signal is any trader's or admin's (each account in it is checked against
+ * the ownership table by the handler: only the caller's own are traded). */
+Test(api_tables, authorization_matrix_of_trading)
+{
+    static const struct matrix_row rows[] = {
+        /*                                    NONE    OWNER   INVITED STRANGER VISIBLE */
+        {"orders.place", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"orders.list", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
+        {"orders.cancel", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"positions.close", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"funds.get", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
+        {"kill_switch.set", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+        {"admin.kill_switch.set", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
+        {"signals.execute", {"UFAA", "UFAA", "UFAA", "UHAA", "UFAA"}},
+    };
+    check_matrix(rows, sizeof rows / sizeof rows[0]);
+}
+
 /* Strategies and risk limits: the owner acts; invited users read; an admin reads every account's
  * and acts on its own only (VISIBLE: 403 on writes); a stranger gets 404; anonymous 401. */
 Test(api_tables, authorization_matrix_of_strategies)
