@@ -77,6 +77,9 @@ const struct api_policy_row api_policy[] = {
     /* A signal acts only on the caller's own accounts (each checked in the handler through the
      * ownership table, api_account_relation: others are "not_found" results); investors trade nothing. */
     {"signals.execute", {API_DENY, API_DENY, API_ALLOW, API_ALLOW}},
+    {"analytics.summary", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"analytics.equity", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"analytics.trades", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
     {"orders.list", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
     {"orders.get", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
     {"orders.modify", {API_DENY, API_DENY, API_OWNER, API_OWNER}},

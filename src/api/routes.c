@@ -9,6 +9,7 @@
 #include "api/h_strategies.h"
 #include "api/h_orders.h"
 #include "api/h_signals.h"
+#include "api/h_analytics.h"
 #include "api/h_me.h"
 #include "api/http.h"
 #include "api/json_err.h"
@@ -332,6 +333,19 @@ const struct api_route api_routes[] = {
     {API_DELETE, "/api/v1/accounts/{id}/broker-connections/{conn_id}", "accounts.brokers.delete",
      h_brokers_delete, NULL, "delete a broker connection and its sealed credentials (owner)", "accounts",
      "{\"200\":{\"description\":\"deleted\"},\"404\":{\"description\":\"no such connection in this account\"}}"},
+    /* Analytics (docs/api.md "Analytics"): whoever reads the account; paper and live never mixed. */
+    {API_GET, "/api/v1/accounts/{id}/analytics", "analytics.summary", h_analytics_summary, NULL,
+     "performance over a period (?period=day|week|month|year|all&mode=paper|live): return, drawdown, Sharpe, "
+     "Sortino, win rate, profit factor, trades, per strategy, by hour and weekday, vs NIFTY", "analytics",
+     "{\"200\":{\"description\":\"the summary\"},\"422\":{\"description\":\"bad period or mode\"}}"},
+    {API_GET, "/api/v1/accounts/{id}/analytics/equity", "analytics.equity", h_analytics_equity, NULL,
+     "the equity curve and drawdown series of a period (?period=&mode=)", "analytics",
+     "{\"200\":{\"description\":\"items: time, ts_ns, equity, drawdown_pct\"},\"422\":{\"description\":"
+     "\"bad period or mode\"}}"},
+    {API_GET, "/api/v1/accounts/{id}/analytics/trades", "analytics.trades", h_analytics_trades, NULL,
+     "the round trips of a period, closed then open (?period=&mode=&format=json|csv: CSV export)", "analytics",
+     "{\"200\":{\"description\":\"items (JSON) or text/csv\"},\"422\":{\"description\":\"bad period, "
+     "mode or format\"}}"},
     /* One signal, many accounts (docs/api.md "Signals"): the caller's own accounts only. */
     {API_POST, "/api/v1/signals", "signals.execute", h_signals_execute, h_signals_body,
      "execute one signal on many of the caller's accounts, each through its own risk gate "

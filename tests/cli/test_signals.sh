@@ -5,7 +5,7 @@
 # account only); listed accounts that are not the caller's fail as "not_found" whether they exist
 # or not; closes sell the position and never go through zero; sizing by percent of equity in
 # whole lots; an Idempotency-Key makes a retried signal place nothing twice; named errors;
-# investors 403, anonymous 401; audit.
+# investors 403, anonymous 401; audit. Then the analytics of one account from the same fills.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 
@@ -123,6 +123,37 @@ run_suite() { # run_suite DB LABEL
   as "$at" GET "/api/v1/accounts/$a1/trades"
   expect_json "$L: fills on One" "[(t['side'], t['qty']) for t in d['items']]" \
     "[('BUY', 2), ('SELL', 2), ('SELL', $want), ('BUY', $want)]"
+  # Analytics of account One (docs/api.md "Analytics"), from the same stored fills: two closed
+  # round trips, both losers: long 2 (100.05 -> 99.95: -0.20) and short $want (99.95 -> 100.05).
+  as "$at" GET "/api/v1/accounts/$a1/funds"
+  local eq ch; eq=$(jget "d['equity']"); ch=$(jget "d['charges']")
+  as "$at" GET "/api/v1/accounts/$a1/analytics?period=all"
+  expect_json "$L: analytics summary" \
+    "(d['mode'], d['trades'], d['winning_trades'], d['losing_trades'], d['win_rate_pct'], d['equity_start'], d['equity_end'], d['charges'], d['realized_pnl'], d['open_trades'])" \
+    "('PAPER', 2, 0, 2, 0, 1000000, $eq, $ch, $(python3 -c "print(round(-0.2 - $want * 0.1, 2))"), 0)"
+  expect_json "$L: analytics: return = (end - start) / start" "abs(d['return_pct'] - ($eq - 1000000) / 10000) < 1e-9" True
+  expect_json "$L: analytics: per strategy (manual) and by weekday (a Tuesday)" \
+    "([(s['strategy_id'], s['trades'], s['losses']) for s in d['strategies']], [(b['weekday'], b['trades']) for b in d['trade_stats']['by_weekday']])" \
+    "([(0, 2, 2)], [('Tue', 2)])"
+  expect_json "$L: analytics: no NIFTY in this feed" "d['benchmark']['return_pct']" None
+  as "$at" GET "/api/v1/accounts/$a1/analytics/equity"
+  expect_json "$L: equity curve: a start, a point per fill, the mark; ends at the funds' equity" \
+    "(len(d['items']), d['items'][0]['equity'], d['items'][-1]['equity'], all(p['drawdown_pct'] <= 0 for p in d['items']))" \
+    "(6, 1000000, $eq, True)"
+  as "$at" GET "/api/v1/accounts/$a1/analytics/trades?format=csv"
+  expect_eq "$L: CSV export" "symbol,strategy_id,side,qty,entry_time,entry_price,exit_time,exit_price,pnl,charges,open
+TCS,0,LONG,2,100.05,99.95,false
+TCS,0,SHORT,$want,99.95,100.05,false" "$(python3 -c "
+import csv, io
+rows = list(csv.reader(io.StringIO(open('$TMP/body').read())))
+print(','.join(rows[0]))
+for r in rows[1:]:
+    print(','.join([r[0], r[1], r[2], r[3], r[5], r[7], r[10]]))")"
+  as "$at" GET "/api/v1/accounts/$a1/analytics?period=fortnight"; expect_err "$L: bad period" 422 invalid_query period
+  as "$at" GET "/api/v1/accounts/$a1/analytics?mode=both"; expect_err "$L: modes never mixed" 422 invalid_query mode
+  as "$at" GET "/api/v1/accounts/$a1/analytics?mode=live"
+  expect_json "$L: live analytics are separate (no live fills)" "(d['mode'], d['trades'])" "('LIVE', 0)"
+  as "$mt" GET "/api/v1/accounts/$a1/analytics"; expect_eq "$L: another tenant" 404 "$CODE"
   local adm; adm=$(login "root-$L@example.com")
   as "$adm" GET "/api/v1/admin/audit?action=signal.execute&limit=100"
   expect_json "$L: signals audited" "sorted(set(e['result'] for e in d['items']))" "['error', 'ok', 'partial']"

@@ -277,6 +277,9 @@ Test(api_tables, authorization_matrix_of_trading)
         {"kill_switch.set", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
         {"admin.kill_switch.set", {"UFFA", "UFFA", "UFFA", "UHHA", "UFFA"}},
         {"signals.execute", {"UFAA", "UFAA", "UFAA", "UHAA", "UFAA"}},
+        {"analytics.summary", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
+        {"analytics.equity", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
+        {"analytics.trades", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
     };
     check_matrix(rows, sizeof rows / sizeof rows[0]);
 }
