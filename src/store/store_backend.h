@@ -118,6 +118,18 @@ struct store_ops {
     int (*broker_secret_replace)(struct store *s, int64_t account_id, int64_t id, const char *expect_key_id,
                                  const char *key_id, const struct store_broker_secret *sec,
                                  struct atp_err *err);
+    /* ==== backtests ==== */
+    int (*backtest_create)(struct store *s, const struct store_backtest *b, int64_t *id, struct atp_err *err);
+    int (*backtest_get)(struct store *s, int64_t id, struct store_backtest *out, struct atp_err *err);
+    int (*backtest_list)(struct store *s, int64_t user_id, const struct store_page *p, struct store_backtest *out,
+                         struct store_page_out *res, struct atp_err *err);
+    int (*backtest_start)(struct store *s, int64_t id, struct atp_err *err);
+    int (*backtest_progress)(struct store *s, int64_t id, int32_t ppm, struct atp_err *err);
+    int (*backtest_finish)(struct store *s, int64_t id, int status, const char *error, const char *metrics,
+                           const char *result_json, const char *report_html, struct atp_err *err);
+    int (*backtest_document)(struct store *s, int64_t id, int doc, char **out, size_t *len, struct atp_err *err);
+    int (*backtest_interrupt)(struct store *s, const char *reason, int *count, struct atp_err *err);
+    /* ==== end of backtests ==== */
 };
 
 struct store {
@@ -146,5 +158,8 @@ void store_email_key(const char *email, char *key);
 #define STORE_BROKER_COLS "id, account_id, broker, key_id, masked, created_ns"
 #define STORE_AUDIT_COLS "id, ts_ns, user_id, account_id, action, resource, ip, user_agent, result, details"
 #define STORE_NOTIF_COLS "id, user_id, type, title, body, read, ts_ns"
+#define STORE_BACKTEST_COLS                                                                              \
+    "id, user_id, account_id, status, progress_ppm, strategy, source, request, error, metrics, "   \
+    "created_ns, started_ns, finished_ns"
 
 #endif

@@ -37,7 +37,9 @@ struct store_suite_env {
     X(admin_ping_and_stats)                                                                        \
     X(admin_update_keeps_an_admin)                                                                 \
     X(admin_notif_mark_all_read)                                                                   \
-    X(admin_broker_rotation)
+    X(admin_broker_rotation)                                                                       \
+    X(backtests_lifecycle)                                                                         \
+    X(backtests_visibility_and_pages)
 
 #define STORE_SUITE_DECLARE(name) void store_suite_##name(const struct store_suite_env *env);
 STORE_SUITE_CASES(STORE_SUITE_DECLARE)
