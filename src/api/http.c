@@ -4,6 +4,7 @@
 
 #include "api/authn.h"
 #include "api/h_accounts.h"
+#include "api/h_backtests.h"
 #include "api/json_err.h"
 #include "api/policy.h"
 #include "api/ratelimit.h"
@@ -708,7 +709,8 @@ static void run_pipeline(struct api_server *srv, struct job *job, struct store *
     req.role = (int)role;
     /* Ownership: the caller's relation to the addressed account, resolved once, before the policy. */
     enum api_relation rel = API_REL_NONE;
-    if (h_accounts_relation(store, route, req.params, req.n_params, req.user_id, role, &rel) != 0) {
+    if (h_accounts_relation(store, route, req.params, req.n_params, req.user_id, role, &rel) != 0 ||
+        h_backtests_relation(store, route, req.params, req.n_params, req.user_id, role, &rel) != 0) {
         api_error(res, 500, "internal", NULL, "cannot resolve access");
         return;
     }

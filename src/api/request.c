@@ -99,6 +99,7 @@ static const char *type_name(enum api_ftype t)
     case API_FT_BOOL: return "a boolean";
     case API_FT_OBJECT: return "an object";
     case API_FT_ARRAY: return "an array";
+    case API_FT_NUMBER: return "a number";
     }
     return "?";
 }
@@ -111,6 +112,7 @@ static int type_ok(const json_t *v, enum api_ftype t)
     case API_FT_BOOL: return json_is_boolean(v);
     case API_FT_OBJECT: return json_is_object(v);
     case API_FT_ARRAY: return json_is_array(v);
+    case API_FT_NUMBER: return json_is_number(v);
     }
     return 0;
 }

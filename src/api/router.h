@@ -33,7 +33,8 @@ char *api_method_list(unsigned mask, char *buf, size_t size);
 
 /* One field of a JSON request body. The body must be a JSON object; fields not listed are
  * rejected (a typo is an error, not a silently ignored value). */
-enum api_ftype { API_FT_STRING, API_FT_INT, API_FT_BOOL, API_FT_OBJECT, API_FT_ARRAY };
+/* API_FT_NUMBER: any JSON number, integer or not (amounts, percentages). */
+enum api_ftype { API_FT_STRING, API_FT_INT, API_FT_BOOL, API_FT_OBJECT, API_FT_ARRAY, API_FT_NUMBER };
 struct api_field {
     const char *name;     /* NULL ends a field list */
     enum api_ftype type;

@@ -52,6 +52,9 @@ SETUP = {
     # body sets the fixture password again, and the caller's own session (the actor's token) stays.
     "me.totp.verify": lambda w, who: {"code": totp_code(w.totp_enrol(who))},
     "me.totp.disable": lambda w, who: (w.totp_enable(who), {})[1],
+    # A fresh backtest of the owner tied to A (queued, running or already done: the owner's cell
+    # is allow either way, 200/202/409; everyone else's answer does not depend on its state).
+    "backtests.cancel": lambda w, who: {"params": {"id": w.create_backtest()}},
 }
 
 # Per route name: called after every call of that route as actor who (whatever it answered), to
