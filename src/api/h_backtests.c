@@ -252,6 +252,9 @@ static int parse_symbols(struct api_request *req, struct api_response *res, char
         snprintf(field, sizeof field, "symbols[%zu]", i);
         if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) >= INST_SYMBOL_MAX)
             return fail(res, 422, "invalid_field", field, "must be a symbol (1..47 characters)");
+        for (const unsigned char *c = (const unsigned char *)json_string_value(v); *c; c++)
+            if (*c < 0x20 || *c == 0x7f)
+                return fail(res, 422, "invalid_field", field, "must not contain control characters");
         for (int k = 0; k < *n_out; k++)
             if (!strcmp(syms[k], json_string_value(v)))
                 return fail(res, 422, "invalid_field", field, "is listed twice");
