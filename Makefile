@@ -41,6 +41,7 @@ bench: build
 	./$(BUILD)/atp bench md
 	./$(BUILD)/atp bench backtest
 	bash bench/http.sh $(BUILD)
+	bash bench/backtest_live.sh $(BUILD)
 
 # Builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS on its seed corpus.
 fuzz: deps
