@@ -152,7 +152,7 @@ EOF
 
   # ---- the server's own candles (the simulator's market so far) ----
   local mk=""
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 400); do
     as "$at" POST /api/v1/backtests '{"strategy":"sma_crossover","params":{"fast":3,"slow":8},"symbols":["RELIANCE","INFY"],"timeframe":"1m","risk":{"qty":1},"data":{"source":"market"}}'
     [ "$CODE" = 202 ] && { mk=$(jget "d['id']"); break; }
     sleep 0.1 # the market is still warming up (422 no_data)
