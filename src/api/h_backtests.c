@@ -304,6 +304,11 @@ static int load_csv(struct api_response *res, struct api_backtests *svc, json_t 
         barcsv_file_cleanup(&file);
         return fail(res, 422, "invalid_csv", "data.csv", msg);
     }
+    if (!file.has_symbol_column && n_syms > 1) {
+        barcsv_file_cleanup(&file);
+        return fail(res, 422, "invalid_field", "symbols",
+                    "the CSV has no symbol column: name its one symbol (or add a symbol column)");
+    }
     job->spec.source_tf = tf;
     for (size_t i = 0; i < file.n; i++) {
         const struct barcsv_row *row = &file.rows[i];

@@ -178,6 +178,8 @@ EOF
   printf 'date,open,high,low\n2026-01-05,10,11,9\n' >"$TMP/bad2.csv"
   as "$at" POST /api/v1/backtests "$(csv_body "$TMP/bad2.csv" '{"strategy":"sma_crossover"}')"
   expect_json "$L: missing column" "d['error']['field'], 'close' in d['error']['message']" "data.csv True"
+  as "$at" POST /api/v1/backtests "$(csv_body $D/cross.csv '{"strategy":"sma_crossover","symbols":["TCS","INFY"]}')"
+  expect_json "$L: two symbols for a one-symbol CSV" "d['error']['field']" "symbols"
   as "$at" POST /api/v1/backtests '{"strategy":"sma_crossover"}'
   expect_json "$L: data required" "d['error']['field']" "data"
   expect_eq "$L: data required 400" 400 "$CODE"

@@ -17,7 +17,7 @@ CREATE TABLE backtests (
     created_ns   INTEGER NOT NULL,
     started_ns   INTEGER NOT NULL DEFAULT 0,
     finished_ns  INTEGER NOT NULL DEFAULT 0
-);
+) STRICT;
 CREATE INDEX backtests_user ON backtests (user_id, id);
 CREATE INDEX backtests_account ON backtests (account_id, id);
 CREATE INDEX backtests_status ON backtests (status);
