@@ -42,6 +42,7 @@ bench: build
 	./$(BUILD)/atp bench backtest
 	bash bench/http.sh $(BUILD)
 	bash bench/ws.sh $(BUILD)
+	bash bench/backtest_live.sh $(BUILD)
 
 # Builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS on its seed corpus.
 fuzz: deps

@@ -5,6 +5,7 @@
 #include "api/authn.h"
 #include "api/h_accounts.h"
 #include "api/ownership.h"
+#include "api/h_backtests.h"
 #include "api/json_err.h"
 #include "api/policy.h"
 #include "api/ratelimit.h"
@@ -746,7 +747,8 @@ static void run_pipeline(struct api_server *srv, struct job *job, struct store *
     if (ref && ref->needs_body && route->body && role != API_ROLE_ANONYMOUS && !parse_body(job, route, &req.json, res))
         return;
     enum api_relation rel = API_REL_NONE;
-    if (api_ownership_resolve(store, route, req.params, req.n_params, req.json, req.user_id, role, &rel) != 0) {
+    if (api_ownership_resolve(store, route, req.params, req.n_params, req.json, req.user_id, role, &rel) != 0 ||
+        h_backtests_relation(store, route, req.params, req.n_params, req.user_id, role, &rel) != 0) {
         json_decref(req.json);
         api_error(res, 500, "internal", NULL, "cannot resolve access");
         return;

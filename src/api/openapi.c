@@ -13,6 +13,7 @@ static const char *schema_type(enum api_ftype t)
     case API_FT_OBJECT: return "object";
     case API_FT_ARRAY: return "array";
     case API_FT_DECIMAL: return "number";
+    case API_FT_NUMBER: return "number";
     }
     return "string";
 }

@@ -130,6 +130,17 @@ const struct api_policy_row api_policy[] = {
     {"ws.dashboard", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
     {"ws.notifications", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
     {"ws.system", {API_DENY, API_DENY, API_DENY, API_ALLOW}},
+    /* Backtests: traders and admins submit; everyone logged in lists what they may read (the
+     * store scopes). One backtest: the relation comes from h_backtests_relation (the submitter or
+     * the tied account's owner: OWNER; a grant on the tied account: INVITED; an admin: VISIBLE).
+     * Members read, the owner cancels, an admin reads every one but cancels only its own. */
+    {"backtests.create", {API_DENY, API_DENY, API_ALLOW, API_ALLOW}},
+    {"backtests.list", {API_DENY, API_ALLOW, API_ALLOW, API_ALLOW}},
+    {"backtests.get", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"backtests.trades", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"backtests.equity", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"backtests.report", {API_DENY, API_MEMBER, API_MEMBER, API_ALLOW}},
+    {"backtests.cancel", {API_DENY, API_DENY, API_OWNER, API_OWNER}},
 };
 const size_t api_n_policy = sizeof api_policy / sizeof api_policy[0];
 

@@ -100,6 +100,7 @@ static const char *type_name(enum api_ftype t)
     case API_FT_OBJECT: return "an object";
     case API_FT_ARRAY: return "an array";
     case API_FT_DECIMAL: return "a number or a decimal string";
+    case API_FT_NUMBER: return "a number";
     }
     return "?";
 }
@@ -113,6 +114,7 @@ static int type_ok(const json_t *v, enum api_ftype t)
     case API_FT_OBJECT: return json_is_object(v);
     case API_FT_ARRAY: return json_is_array(v);
     case API_FT_DECIMAL: return json_is_number(v) || json_is_string(v);
+    case API_FT_NUMBER: return json_is_number(v);
     }
     return 0;
 }

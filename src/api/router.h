@@ -34,8 +34,9 @@ char *api_method_list(unsigned mask, char *buf, size_t size);
 /* One field of a JSON request body. The body must be a JSON object; fields not listed are
  * rejected (a typo is an error, not a silently ignored value). */
 /* API_FT_DECIMAL: a money amount, a JSON number or a decimal string ("2500.05"); handlers parse
- * it exactly with hutil_decimal (api/hutil.h). */
-enum api_ftype { API_FT_STRING, API_FT_INT, API_FT_BOOL, API_FT_OBJECT, API_FT_ARRAY, API_FT_DECIMAL };
+ * it exactly (h_orders_decimal, api/h_orders.h). API_FT_NUMBER: any JSON number, integer or not
+ * (amounts, percentages where a double is fine). */
+enum api_ftype { API_FT_STRING, API_FT_INT, API_FT_BOOL, API_FT_OBJECT, API_FT_ARRAY, API_FT_DECIMAL, API_FT_NUMBER };
 struct api_field {
     const char *name;     /* NULL ends a field list */
     enum api_ftype type;

@@ -3,6 +3,7 @@
 #include "api/h_accounts.h"
 #include "api/h_admin.h"
 #include "api/h_auth.h"
+#include "api/h_backtests.h"
 #include "api/h_brokers.h"
 #include "api/h_market.h"
 #include "api/h_notifications.h"
@@ -493,5 +494,43 @@ const struct api_route api_routes[] = {
     {API_PUT, "/api/v1/admin/strategy-limits", "admin.strategy_limits.set", h_strategy_limits_put,
      h_strategy_limits_body, "set the running-strategy limits (audited; applies to the next start)", "admin",
      "{\"200\":{\"description\":\"paper, live\"},\"422\":{\"description\":\"a limit out of 1..1000\"}}"},
+    /* Backtests (docs/api.md "Backtests"): run by the backtest service's own workers. */
+    {API_POST, "/api/v1/backtests", "backtests.create", h_backtests_create, h_backtests_create_body,
+     "submit a backtest: strategy and params (checked against its schema), data (an uploaded bar CSV, "
+     "simulator bars or the server's candles), capital, dates, risk and costs (audited)", "backtests",
+     "{\"202\":{\"description\":\"id, status queued, url\"},\"404\":{\"description\":\"account_id: not an "
+     "account you own or trade\"},\"413\":{\"description\":\"data.csv too large\"},\"422\":{\"description\":"
+     "\"a bad field, named (params.NAME, data.csv with line and column, symbols[i], ...)\"},\"429\":"
+     "{\"description\":\"queue_full (Retry-After)\"},\"503\":{\"description\":\"no backtest service or no "
+     "market feed (source market)\"}}"},
+    {API_GET, "/api/v1/backtests", "backtests.list", h_backtests_list, NULL,
+     "the backtests the caller submitted or may read through an account, newest first (?cursor=&limit=, "
+     "limit 1..100, default 20)", "backtests",
+     "{\"200\":{\"description\":\"items: id, user_id, account_id, status, progress, strategy, source, "
+     "created_at, started_at, finished_at, error; next_cursor\"}}"},
+    {API_GET, "/api/v1/backtests/{id}", "backtests.get", h_backtests_get, NULL,
+     "a backtest: status queued|running|done|failed|cancelled, progress 0..1, the request, metrics when done",
+     "backtests",
+     "{\"200\":{\"description\":\"as in the list, plus request and metrics (null until done)\"},\"404\":"
+     "{\"description\":\"absent or not yours\"}}"},
+    {API_GET, "/api/v1/backtests/{id}/trades", "backtests.trades", h_backtests_trades, NULL,
+     "the trades of a finished backtest (docs/backtest-output.md)", "backtests",
+     "{\"200\":{\"description\":\"backtest_id, trades\"},\"404\":{\"description\":\"absent or not "
+     "yours\"},\"409\":{\"description\":\"not_done\"}}"},
+    {API_GET, "/api/v1/backtests/{id}/equity", "backtests.equity", h_backtests_equity, NULL,
+     "the equity curve of a finished backtest, each point with its drawdown", "backtests",
+     "{\"200\":{\"description\":\"backtest_id, initial_capital, final_equity, max_drawdown_pct, equity_curve "
+     "[time, equity, drawdown_pct]\"},\"404\":{\"description\":\"absent or not yours\"},\"409\":"
+     "{\"description\":\"not_done\"}}"},
+    {API_GET, "/api/v1/backtests/{id}/report", "backtests.report", h_backtests_report, NULL,
+     "the HTML report of a finished backtest (text/html, self-contained)", "backtests",
+     "{\"200\":{\"description\":\"the report\",\"content\":{\"text/html\":{}}},\"404\":{\"description\":"
+     "\"absent or not yours\"},\"409\":{\"description\":\"not_done\"},\"503\":{\"description\":"
+     "\"report_unavailable\"}}"},
+    {API_POST, "/api/v1/backtests/{id}/cancel", "backtests.cancel", h_backtests_cancel, NULL,
+     "cancel a queued or running backtest (the submitter or the account's owner; audited)", "backtests",
+     "{\"200\":{\"description\":\"id, status cancelled (it was queued)\"},\"202\":{\"description\":"
+     "\"id, status cancelling (it is running and stops within milliseconds)\"},\"404\":{\"description\":"
+     "\"absent or not yours\"},\"409\":{\"description\":\"already_finished\"}}"},
 };
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

@@ -11,6 +11,7 @@
 
 #include "app/cli.h"
 #include "app/outfmt.h"
+#include "backtest/data.h"
 #include "backtest/report.h"
 #include "backtest/runner.h"
 #include "core/alloc.h"
@@ -281,22 +282,19 @@ int cmd_backtest(int argc, char **argv)
     if ((rc = cli_refdata_load("backtest", &rd, NULL)) != CLI_EXIT_OK)
         return rc;
     struct cal *bt_cal = cal_new();
-    struct charges_table *rates = NULL;
+    struct bt_costs costs = {0};
     struct barcsv_file loaded[MAX_FILES];
     memset(loaded, 0, sizeof loaded);
-    struct bt_bar *bars = NULL;
+    struct bt_data data;
     struct bt_job *jobs_v = NULL;
-    size_t n_jobs = 0, n_bars = 0;
-    uint32_t inst_ids[STRAT_MAX_INSTRUMENTS];
-    int n_inst = 0;
+    size_t n_jobs = 0;
     enum tf source_tf = TF_1D;
     struct atp_err err;
     atp_err_clear(&err);
-    if (!bt_cal) {
-        rc = CLI_EXIT_FAIL;
+    if (bt_data_init(&data, &err) != ATP_OK || !bt_cal) {
+        rc = cli_fail("backtest", "out of memory");
         goto out;
     }
-    size_t total_rows = 0;
     for (int i = 0; i < n_files; i++) {
         FILE *f = fopen(files[i], "r");
         if (!f) {
@@ -320,15 +318,9 @@ int cmd_backtest(int argc, char **argv)
             goto out;
         }
         source_tf = ftf;
-        total_rows += loaded[i].n;
     }
     if (!tfname)
         tf = source_tf;
-    bars = atp_calloc(total_rows ? total_rows : 1, sizeof *bars);
-    if (!bars) {
-        rc = cli_fail("backtest", "out of memory");
-        goto out;
-    }
     for (int i = 0; i < n_files; i++) {
         for (size_t j = 0; j < loaded[i].n; j++) {
             const struct barcsv_row *row = &loaded[i].rows[j];
@@ -338,68 +330,24 @@ int cmd_backtest(int argc, char **argv)
             if (day < from_day || day > to_day)
                 continue;
             const char *sym = row->symbol[0] ? row->symbol : (symbol ? symbol : "DATA");
-            const struct instrument *in = instreg_find(rd.reg, sym);
-            if (!in) {
-                struct instrument add = {.exchange = EXCH_NSE, .type = INST_EQ, .lot_size = 1,
-                                         .tick_size = 100, .expiry_day = -1};
-                snprintf(add.symbol, sizeof add.symbol, "%s", sym);
-                uint32_t id;
-                if (instreg_add(rd.reg, &add, &id) != ATP_OK) {
-                    rc = cli_fail("backtest", "%s: cannot use symbol '%s'", files[i], sym);
-                    goto out;
-                }
+            int unknown = 0;
+            if (bt_data_add(&data, rd.reg, sym, &row->bar, &unknown, &err) != ATP_OK) {
+                rc = cli_fail("backtest", "%s: %s", files[i], err.msg);
+                goto out;
+            }
+            if (unknown)
                 fprintf(stderr, "atp backtest: note: %s is not in the instrument master; trading it "
                                 "as an equity with tick 0.01 and lot 1\n", sym);
-                in = instreg_get(rd.reg, id);
-            }
-            int known = 0;
-            for (int q = 0; q < n_inst; q++)
-                known |= inst_ids[q] == in->id;
-            if (!known) {
-                if (n_inst == STRAT_MAX_INSTRUMENTS) {
-                    rc = cli_fail("backtest", "at most %d symbols in one backtest", STRAT_MAX_INSTRUMENTS);
-                    goto out;
-                }
-                inst_ids[n_inst++] = in->id;
-            }
-            bars[n_bars].instrument_id = in->id;
-            bars[n_bars].bar = row->bar;
-            n_bars++;
         }
     }
-    if (n_bars == 0) {
+    if (data.n == 0) {
         rc = cli_fail("backtest", "no bars to run on (check --symbol, --from and --to)");
         goto out;
     }
-    /* Time order across files (stable: ties keep file order). Insertion merge is fine for the
-     * usual case of files already sorted; qsort would not be stable. */
-    for (size_t i = 1; i < n_bars; i++) {
-        struct bt_bar x = bars[i];
-        size_t j = i;
-        while (j > 0 && bars[j - 1].bar.start > x.bar.start) {
-            bars[j] = bars[j - 1];
-            j--;
-        }
-        bars[j] = x;
-    }
-    struct charges_model cm = {.kind = CHARGES_MODEL_FLAT};
-    const struct charges_model *cmp = NULL;
-    if (charges_kind && !strcmp(charges_kind, "india")) {
-        if (charges_table_load(cli_data_path("charges.csv"), &rates, &err) != ATP_OK) {
-            rc = cli_fail_err("backtest", &err);
-            goto out;
-        }
-        cm.kind = CHARGES_MODEL_INDIAN;
-        cm.table = rates;
-        cmp = &cm;
-    } else if (!charges_kind) {
-        char txt[32];
-        snprintf(txt, sizeof txt, "%.6f", commission >= 0 ? commission * 100 : 0.03);
-        if (charges_rate_parse(txt, strlen(txt), &cm.flat_rate, &err) != ATP_OK) {
-            rc = cli_fail_err("backtest", &err);
-            goto out;
-        }
-        cmp = &cm;
+    bt_data_sort(&data);
+    if (bt_costs_init(&costs, charges_kind, commission, cli_data_path("charges.csv"), &err) != ATP_OK) {
+        rc = cli_fail_err("backtest", &err);
+        goto out;
     }
 
     /* The grid: every combination of the parameter ranges. */
@@ -426,18 +374,18 @@ int cmd_backtest(int argc, char **argv)
             rest /= steps;
         }
         job->cfg = (struct bt_config){
-            .cal = bt_cal, .reg = rd.reg, .strategy = def->name, .params = job->params,
-            .n_params = n_ranges, .instruments = inst_ids, .n_instruments = n_inst,
+            .cal = bt_cal, .reg = data.reg, .strategy = def->name, .params = job->params,
+            .n_params = n_ranges, .instruments = data.instruments, .n_instruments = data.n_instruments,
             .source_tf = source_tf, .tf = tf, .capital = px_from_double(capital),
             .risk = {.qty = qty, .sizing_pct = sizing, .stop_loss_pct = sl, .take_profit_pct = tp,
                      .trailing_stop_pct = trail, .product = prod},
-            .slippage_ppm = (int64_t)llround(slippage * 1e6), .charges = cmp,
+            .slippage_ppm = (int64_t)llround(slippage * 1e6), .charges = costs.use,
             .fill_next_open = fill_next_open,
         };
         if (n_jobs == 1 && isatty(STDERR_FILENO))
             job->cfg.progress = progress_bar;
     }
-    struct job_pool pool = {.jobs = jobs_v, .n = n_jobs, .bars = bars, .n_bars = n_bars};
+    struct job_pool pool = {.jobs = jobs_v, .n = n_jobs, .bars = data.bars, .n_bars = data.n};
     pthread_mutex_init(&pool.lock, NULL);
     size_t n_threads = (size_t)jobs < n_jobs ? (size_t)jobs : n_jobs;
     pthread_t th[256];
@@ -506,10 +454,10 @@ out:
     for (size_t j = 0; jobs_v && j < n_jobs; j++)
         result_cleanup(&jobs_v[j].res);
     atp_free(jobs_v);
-    atp_free(bars);
+    bt_data_cleanup(&data);
     for (int i = 0; i < n_files; i++)
         barcsv_file_cleanup(&loaded[i]);
-    charges_table_free(rates);
+    bt_costs_cleanup(&costs);
     cal_free(bt_cal);
     cli_refdata_free(&rd);
     return rc;

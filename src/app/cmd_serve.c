@@ -5,6 +5,7 @@
 
 #include "api/authn.h"
 #include "api/http.h"
+#include "api/backtests.h"
 #include "api/market.h"
 #include "api/strategy_rt.h"
 #include "api/trading.h"
@@ -346,6 +347,27 @@ int cmd_serve(int argc, char **argv)
             return CLI_EXIT_USAGE;
         apply(&cfg, i, v);
     }
+    /* The backtest service's pool (api/backtests.h): environment only. */
+    struct api_backtests_config btcfg;
+    api_backtests_config_defaults(&btcfg);
+    {
+        static const struct {
+            const char *env;
+            double min, max;
+        } bt_env[] = {{"ATP_BACKTEST_WORKERS", 1, API_BT_WORKERS_MAX},
+                      {"ATP_BACKTEST_QUEUE", 1, API_BT_QUEUE_MAX},
+                      {"ATP_BACKTEST_NICE", 0, 19}};
+        int *bt_dst[] = {&btcfg.workers, &btcfg.queue_max, &btcfg.nice};
+        for (size_t i = 0; i < sizeof bt_env / sizeof bt_env[0]; i++) {
+            const char *text = getenv(bt_env[i].env);
+            double v = 0;
+            if (!text)
+                continue;
+            if (set_num(bt_env[i].env, text, bt_env[i].min, bt_env[i].max, 1, &v) != CLI_EXIT_OK)
+                return CLI_EXIT_USAGE;
+            *bt_dst[i] = (int)v;
+        }
+    }
     /* Market data: environment over the file, options over both. */
     {
         const char *e_feed = getenv("ATP_FEED"), *e_speed = getenv("ATP_FEED_SPEED"), *e_seed = getenv("ATP_FEED_SEED");
@@ -463,13 +485,26 @@ int cmd_serve(int argc, char **argv)
         if (mrc == ATP_OK)
             strategy_rt_set_current(strategies);
     }
-    if (mrc != ATP_OK || wrc != ATP_OK) {
+    /* The backtest service: its own workers and store connections, never the HTTP workers nor
+     * the feed thread. A memory store cannot be shared between connections: no backtests then
+     * (the routes answer 503), the rest of the server works. */
+    struct api_backtests *backtests = NULL;
+    int brc = mrc == ATP_OK && wrc == ATP_OK ? api_backtests_new(&btcfg, url, &backtests, &err) : ATP_OK;
+    if (brc == ATP_EINVAL && !strcmp(err.field, "db")) {
+        atp_log(LOG_WARN, "serve", "no backtests: %s", err.msg);
+        brc = ATP_OK;
+    }
+    if (brc == ATP_OK)
+        api_backtests_set_current(backtests);
+    if (mrc != ATP_OK || wrc != ATP_OK || brc != ATP_OK) {
         char buf[600];
-        fprintf(stderr, "atp serve: %s%s\n", mrc != ATP_OK ? "market data: " : "",
+        fprintf(stderr, "atp serve: %s%s\n", mrc != ATP_OK ? "market data: " : brc != ATP_OK ? "backtests: " : "",
                 atp_err_format(&err, buf, sizeof buf));
         strategy_rt_set_current(NULL);
         strategy_rt_stop(strategies);
         api_trading_set_current(NULL);
+        api_backtests_set_current(NULL);
+        api_backtests_free(backtests);
         api_market_set_current(NULL);
         api_market_free(market);
         strategy_rt_free(strategies);
@@ -506,6 +541,10 @@ int cmd_serve(int argc, char **argv)
     strategy_rt_set_current(NULL);
     strategy_rt_stop(strategies);
     api_trading_set_current(NULL);
+    /* After the HTTP workers (no submit can race the stop): running backtests stop within
+     * milliseconds and are stored as interrupted. */
+    api_backtests_set_current(NULL);
+    api_backtests_free(backtests);
     api_market_set_current(NULL);
     api_market_free(market);
     strategy_rt_free(strategies);

@@ -138,8 +138,14 @@ int bt_run(const struct bt_config *cfg, const struct bt_bar *bars, size_t n,
     for (size_t i = 0; i < n && !r.failed; i++) {
         r.bars_seen[bars[i].instrument_id]++;
         kernel_on_bar(r.k, bars[i].instrument_id, cfg->source_tf, &bars[i].bar);
-        if (cfg->progress && (i % 4096 == 0 || i + 1 == n))
-            cfg->progress(cfg->progress_ctx, i + 1, n);
+        if (i % BT_POLL_BARS == 0 || i + 1 == n) {
+            if (cfg->progress)
+                cfg->progress(cfg->progress_ctx, i + 1, n);
+            if (cfg->should_stop && cfg->should_stop(cfg->progress_ctx)) {
+                rc = atp_err_set(err, ATP_ESTATE, NULL, 0, "cancelled", "the backtest was cancelled");
+                goto done;
+            }
+        }
     }
     if (n) {
         /* Complete the last bars of the strategy timeframe (their period is over: the data is). */

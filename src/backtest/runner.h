@@ -45,14 +45,21 @@ struct bt_config {
     const struct charges_model *charges; /* NULL: none */
     int fill_next_open;
     double risk_free_annual;
-    /* Progress: called every few thousand bars with done/total; may be NULL. */
+    /* Progress: called every BT_POLL_BARS bars and after the last with done/total; may be NULL. */
     void (*progress)(void *ctx, size_t done, size_t total);
-    void *progress_ctx;
+    /* Cancellation: polled every BT_POLL_BARS bars (so a stop takes effect within about a
+     * millisecond of run time); non-zero stops the run, which then fails with ATP_ESTATE and
+     * err->field "cancelled". May be NULL. Called on the running thread, like progress. */
+    int (*should_stop)(void *ctx);
+    void *progress_ctx;              /* ctx of progress and should_stop */
 };
+
+#define BT_POLL_BARS 1024
 
 /* Runs cfg over bars[0..n) (time order, filtered by the caller) and fills *out (initialised here,
  * finished: metrics computed; the caller cleans it up). Errors: ATP_EINVAL/ATP_ENOTFOUND for a
- * bad configuration (err names the field: "strategy", a parameter, "tf"), ATP_ENOMEM. */
+ * bad configuration (err names the field: "strategy", a parameter, "tf"), ATP_ENOMEM, ATP_ESTATE
+ * (field "cancelled") when cfg->should_stop asked to stop. */
 int bt_run(const struct bt_config *cfg, const struct bt_bar *bars, size_t n,
            struct backtest_result *out, struct atp_err *err);
 

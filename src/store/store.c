@@ -1148,3 +1148,104 @@ int store_kill_switch_list(struct store *s, const struct store_page *page, struc
     TRY(need_page(page, out, res, err));
     return s->ops->kill_switch_list(s, page, out, res, err);
 }
+
+/* ==== backtests ==== */
+
+static const char *const bt_status_names[] = {"queued", "running", "done", "failed", "cancelled"};
+
+const char *store_bt_status_name(int status) { return NAME_OF(bt_status_names, status); }
+
+int store_backtest_create(struct store *s, const struct store_backtest *b, int64_t *id_out,
+                          struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(b, "backtest", err));
+    TRY(need_ptr(id_out, "id_out", err));
+    TRY(need_id(b->user_id, "user_id", err));
+    if (b->account_id < 0)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "account_id", "must be 0 (none) or a positive id");
+    TRY(need_str(b->strategy, sizeof b->strategy, 1, "strategy", err));
+    TRY(need_str(b->source, sizeof b->source, 1, "source", err));
+    TRY(need_str(b->request, sizeof b->request, 1, "request", err));
+    return s->ops->backtest_create(s, b, id_out, err);
+}
+
+int store_backtest_get(struct store *s, int64_t backtest_id, struct store_backtest *out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(backtest_id, "backtest_id", err));
+    TRY(need_ptr(out, "out", err));
+    memset(out, 0, sizeof *out);
+    return s->ops->backtest_get(s, backtest_id, out, err);
+}
+
+int store_backtest_list(struct store *s, int64_t user_id, const struct store_page *page,
+                        struct store_backtest *out, struct store_page_out *res, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(user_id, "user_id", err));
+    TRY(need_page(page, out, res, err));
+    return s->ops->backtest_list(s, user_id, page, out, res, err);
+}
+
+int store_backtest_start(struct store *s, int64_t backtest_id, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(backtest_id, "backtest_id", err));
+    return s->ops->backtest_start(s, backtest_id, err);
+}
+
+int store_backtest_progress(struct store *s, int64_t backtest_id, int32_t progress_ppm, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(backtest_id, "backtest_id", err));
+    if (progress_ppm < 0 || progress_ppm > STORE_BT_PROGRESS_FULL)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "progress_ppm", "must be 0..%d, got %d",
+                           STORE_BT_PROGRESS_FULL, (int)progress_ppm);
+    return s->ops->backtest_progress(s, backtest_id, progress_ppm, err);
+}
+
+int store_backtest_finish(struct store *s, int64_t backtest_id, int status, const char *error,
+                          const char *metrics, const char *result_json, const char *report_html,
+                          struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_id(backtest_id, "backtest_id", err));
+    if (status != STORE_BT_DONE && status != STORE_BT_FAILED && status != STORE_BT_CANCELLED)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "status", "must be done, failed or cancelled");
+    if (error)
+        TRY(need_str(error, STORE_BT_ERROR_MAX, 0, "error", err));
+    if (metrics)
+        TRY(need_str(metrics, STORE_BT_METRICS_MAX, 0, "metrics", err));
+    return s->ops->backtest_finish(s, backtest_id, status, error ? error : "", metrics ? metrics : "",
+                                   result_json, report_html, err);
+}
+
+int store_backtest_document(struct store *s, int64_t backtest_id, int doc, char **out, size_t *len_out,
+                            struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_ptr(out, "out", err));
+    *out = NULL;
+    if (len_out)
+        *len_out = 0;
+    TRY(need_id(backtest_id, "backtest_id", err));
+    if (doc != STORE_BT_DOC_RESULT && doc != STORE_BT_DOC_REPORT)
+        return atp_err_set(err, ATP_EINVAL, NULL, 0, "document", "unknown document %d", doc);
+    size_t len = 0;
+    int rc = s->ops->backtest_document(s, backtest_id, doc, out, &len, err);
+    if (rc == ATP_OK && len_out)
+        *len_out = len;
+    return rc;
+}
+
+int store_backtest_interrupt(struct store *s, const char *reason, int *count_out, struct atp_err *err)
+{
+    TRY(need_store(s, err));
+    TRY(need_str(reason, STORE_BT_ERROR_MAX, 1, "reason", err));
+    int n = 0;
+    int rc = s->ops->backtest_interrupt(s, reason, &n, err);
+    if (count_out)
+        *count_out = rc == ATP_OK ? n : 0;
+    return rc;
+}

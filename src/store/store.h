@@ -671,6 +671,83 @@ int store_kill_switch_list(struct store *s, const struct store_page *page, struc
 
 /* ---- end of paper trading ---- */
 
+/* ==== backtests (owner: the backtests API; docs/api.md "Backtests") ====
+ * A backtest submitted through the API: who submitted it (user_id), optionally the trading
+ * account it is tied to (whose access rules then apply), its request (JSON text, without any
+ * uploaded CSV), its state and progress, and once done its metrics (JSON object text), the full
+ * result document (JSON of docs/backtest-output.md) and the HTML report. State moves only
+ * forward: queued -> running -> done | failed | cancelled (queued -> cancelled | failed too). */
+
+#define STORE_BT_SOURCE_MAX 16
+#define STORE_BT_REQUEST_MAX 8192
+#define STORE_BT_ERROR_MAX 512
+#define STORE_BT_METRICS_MAX 4096
+#define STORE_BT_PROGRESS_FULL 1000000 /* progress_ppm of a finished run */
+
+enum store_bt_status {
+    STORE_BT_QUEUED = 0,
+    STORE_BT_RUNNING,
+    STORE_BT_DONE,
+    STORE_BT_FAILED,
+    STORE_BT_CANCELLED,
+};
+/* "queued", "running", "done", "failed", "cancelled"; NULL when out of range. */
+const char *store_bt_status_name(int status);
+
+struct store_backtest {
+    int64_t id;
+    int64_t user_id;                      /* who submitted it */
+    int64_t account_id;                   /* 0: not tied to an account */
+    int status;                           /* enum store_bt_status */
+    int32_t progress_ppm;                 /* 0..STORE_BT_PROGRESS_FULL */
+    char strategy[STORE_NAME_MAX];        /* strategy type */
+    char source[STORE_BT_SOURCE_MAX];     /* "csv", "simulator", "market" */
+    char request[STORE_BT_REQUEST_MAX];   /* the request as JSON text (non-empty) */
+    char error[STORE_BT_ERROR_MAX];       /* why it failed ("" otherwise) */
+    char metrics[STORE_BT_METRICS_MAX];   /* metrics JSON object text once done, else "" */
+    int64_t created_ns;                   /* set by the store */
+    int64_t started_ns;                   /* 0 until it runs */
+    int64_t finished_ns;                  /* 0 until it ends */
+};
+
+/* The large documents of a finished backtest (store_backtest_document). */
+enum store_bt_doc { STORE_BT_DOC_RESULT = 0, STORE_BT_DOC_REPORT };
+
+/* Creates a queued backtest from b (user_id, account_id, strategy, source, request; the rest is
+ * ignored); *id_out gets its id. ATP_ENOTFOUND (field "user_id" or "account_id") for an absent
+ * user or account. */
+int store_backtest_create(struct store *s, const struct store_backtest *b, int64_t *id_out,
+                          struct atp_err *err);
+/* ATP_ENOTFOUND (field "backtest_id") when absent. */
+int store_backtest_get(struct store *s, int64_t backtest_id, struct store_backtest *out, struct atp_err *err);
+/* The backtests user_id may read, newest first (cursor: id): those it submitted and those tied
+ * to an account it owns or was granted. The policy decides who calls it; the store scopes. */
+int store_backtest_list(struct store *s, int64_t user_id, const struct store_page *page,
+                        struct store_backtest *out, struct store_page_out *res, struct atp_err *err);
+/* queued -> running (started_ns now). ATP_ESTATE (field "status") when it is not queued (it was
+ * cancelled meanwhile), ATP_ENOTFOUND when absent. */
+int store_backtest_start(struct store *s, int64_t backtest_id, struct atp_err *err);
+/* Sets the progress of a running backtest (0..STORE_BT_PROGRESS_FULL, else ATP_EINVAL); a
+ * backtest no longer running is left alone (ATP_OK). */
+int store_backtest_progress(struct store *s, int64_t backtest_id, int32_t progress_ppm, struct atp_err *err);
+/* Ends a queued or running backtest with status DONE, FAILED or CANCELLED (else ATP_EINVAL),
+ * finished_ns now. error (may be NULL: ""), metrics (may be NULL: ""), result_json and
+ * report_html (NUL-terminated documents, may be NULL: none) are stored with it; DONE sets the
+ * progress to full. ATP_ESTATE (field "status") when it already ended, ATP_ENOTFOUND. */
+int store_backtest_finish(struct store *s, int64_t backtest_id, int status, const char *error,
+                          const char *metrics, const char *result_json, const char *report_html,
+                          struct atp_err *err);
+/* One document of a backtest into *out (atp_malloc'd, NUL-terminated, the caller frees) and
+ * *len_out (optional). ATP_ENOTFOUND (field "backtest_id" when absent, "document" when the
+ * backtest has none: not done, or the report could not be made). */
+int store_backtest_document(struct store *s, int64_t backtest_id, int doc, char **out, size_t *len_out,
+                            struct atp_err *err);
+/* Marks every queued or running backtest failed with reason as its error (at start-up: the
+ * process that ran them is gone). *count_out (optional) gets how many. */
+int store_backtest_interrupt(struct store *s, const char *reason, int *count_out, struct atp_err *err);
+
+/* ==== end of backtests ==== */
+
 /* ---- lifecycle and migrations ---- */
 
 /* Opens the store named by url (see the top of this file). *out is owned by the caller

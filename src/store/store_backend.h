@@ -166,6 +166,18 @@ struct store_ops {
     int (*kill_switch_list)(struct store *s, const struct store_page *p, struct store_kill_switch *out,
                             struct store_page_out *res, struct atp_err *err);
     /* ==== end of paper trading ==== */
+    /* ==== backtests ==== */
+    int (*backtest_create)(struct store *s, const struct store_backtest *b, int64_t *id, struct atp_err *err);
+    int (*backtest_get)(struct store *s, int64_t id, struct store_backtest *out, struct atp_err *err);
+    int (*backtest_list)(struct store *s, int64_t user_id, const struct store_page *p, struct store_backtest *out,
+                         struct store_page_out *res, struct atp_err *err);
+    int (*backtest_start)(struct store *s, int64_t id, struct atp_err *err);
+    int (*backtest_progress)(struct store *s, int64_t id, int32_t ppm, struct atp_err *err);
+    int (*backtest_finish)(struct store *s, int64_t id, int status, const char *error, const char *metrics,
+                           const char *result_json, const char *report_html, struct atp_err *err);
+    int (*backtest_document)(struct store *s, int64_t id, int doc, char **out, size_t *len, struct atp_err *err);
+    int (*backtest_interrupt)(struct store *s, const char *reason, int *count, struct atp_err *err);
+    /* ==== end of backtests ==== */
 };
 
 struct store {
@@ -208,5 +220,8 @@ void store_email_key(const char *email, char *key);
 #define STORE_RISK_LIMITS_COLS                                                                           \
     "account_id, mode, max_loss, max_position_qty, max_order_value, max_open_orders, breached, "   \
     "breach_pnl, breached_ns, acknowledged_ns, updated_ns"
+#define STORE_BACKTEST_COLS                                                                              \
+    "id, user_id, account_id, status, progress_ppm, strategy, source, request, error, metrics, "   \
+    "created_ns, started_ns, finished_ns"
 
 #endif

@@ -183,6 +183,7 @@ class World:
         self.broker_conn = self.create_broker_conn()
         self.owner_notification = self.fresh_owner_notification()
         self.strategy = self.create_strategy()
+        self.backtest = self.create_backtest(wait=True)
 
     def as_(self, who, method, path, body=None, raw=None, headers=None):
         return self.api.request(method, path, token=self.token.get(who), body=body, raw=raw,
@@ -236,6 +237,31 @@ class World:
         if not items or items[0].get("type") != "invitation.accepted":
             raise RuntimeError(f"the owner's newest notification is not the acceptance: {r}")
         return items[0]["id"]
+
+    # Ten daily bars on which sma_crossover(2, 3) trades once (tests/data/cli/cross.csv).
+    BACKTEST_CSV = ("date,open,high,low,close\n2026-01-05,1001,1003,998,1000\n2026-01-06,1001,1003,998,1000\n"
+                    "2026-01-07,1001,1003,998,1000\n2026-01-08,901,903,898,900\n2026-01-09,901,903,898,900\n"
+                    "2026-01-12,1201,1203,1198,1200\n2026-01-13,1301,1303,1298,1300\n"
+                    "2026-01-14,1101,1103,1098,1100\n2026-01-15,801,803,798,800\n2026-01-16,801,803,798,800\n")
+
+    def create_backtest(self, wait=False):
+        """A backtest of the owner tied to account A (so its invited investor may read it); its id.
+        wait: until it is done (its trades, equity and report exist)."""
+        r = self.as_("owner", "POST", "/api/v1/backtests",
+                     body={"strategy": "sma_crossover", "params": {"fast": 2, "slow": 3}, "symbols": ["TCS"],
+                           "risk": {"qty": 4}, "account_id": self.account_a,
+                           "data": {"source": "csv", "csv": self.BACKTEST_CSV}})
+        if r.status != 202:
+            raise RuntimeError(f"submit a backtest: {r}")
+        bid = r.json["id"]
+        for _ in range(300 if wait else 0):
+            s = self.as_("owner", "GET", f"/api/v1/backtests/{bid}")
+            if s.status == 200 and s.json["status"] not in ("queued", "running"):
+                if s.json["status"] != "done":
+                    raise RuntimeError(f"the fixture backtest ended {s.json['status']}: {s}")
+                break
+            time.sleep(0.05)
+        return bid
 
     def fresh_user(self):
         """The id of a new trader registered through the API (for admin routes that change a user)."""
@@ -311,6 +337,7 @@ class World:
             # 404 and everyone else's the policy's), and a symbol with no position.
             ("orders", "order_id"): "999999999",
             ("positions", "symbol"): "TCS",
+            ("backtests", "id"): self.backtest,
         }
 
 

@@ -56,6 +56,9 @@ SETUP = {
     # Strategies: the body names account A; a delete consumes a fresh stopped strategy of A.
     "strategies.create": lambda w, who: {"account_id": w.account_a},
     "strategies.delete": lambda w, who: {"params": {"id": w.create_strategy()}},
+    # A fresh backtest of the owner tied to A (queued, running or already done: the owner's cell
+    # is allow either way, 200/202/409; everyone else's answer does not depend on its state).
+    "backtests.cancel": lambda w, who: {"params": {"id": w.create_backtest()}},
 }
 
 # Per route name: called after every call of that route as actor who (whatever it answered), to

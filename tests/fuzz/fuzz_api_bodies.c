@@ -31,6 +31,7 @@ static int field_ok(const struct api_field *f, json_t *v)
     case API_FT_OBJECT: return json_is_object(v);
     case API_FT_ARRAY: return json_is_array(v) && json_array_size(v) <= (f->max_len ? f->max_len : 1000);
     case API_FT_DECIMAL: return json_is_number(v) || json_is_string(v);
+    case API_FT_NUMBER: return json_is_number(v);
     }
     return 0;
 }

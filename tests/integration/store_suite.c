@@ -1825,3 +1825,157 @@ void store_suite_trading_orders_and_fills(const struct store_suite_env *env)
     cr_assert_eq(list[0].id, id1);
     end(&c);
 }
+
+/* ==== backtests ==== */
+
+static int64_t add_backtest(struct ctx *c, int64_t user, int64_t account, const char *strategy)
+{
+    struct atp_err err;
+    static struct store_backtest b;
+    memset(&b, 0, sizeof b);
+    b.user_id = user;
+    b.account_id = account;
+    snprintf(b.strategy, sizeof b.strategy, "%s", strategy);
+    snprintf(b.source, sizeof b.source, "csv");
+    snprintf(b.request, sizeof b.request, "{\"strategy\":\"%s\"}", strategy);
+    int64_t id = 0;
+    OK(store_backtest_create(c->s, &b, &id, &err));
+    cr_assert_gt(id, 0);
+    return id;
+}
+
+/* queued -> running -> done with documents; the guards on state; interrupt at start-up. */
+void store_suite_backtests_lifecycle(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t u = add_user(&c, "bt@example.com", STORE_ROLE_TRADER);
+    int64_t id = add_backtest(&c, u, 0, "sma_crossover");
+    static struct store_backtest b;
+    OK(store_backtest_get(c.s, id, &b, &err));
+    cr_assert_eq(b.status, STORE_BT_QUEUED);
+    cr_assert_eq(b.user_id, u);
+    cr_assert_eq(b.account_id, 0);
+    cr_assert_eq(b.progress_ppm, 0);
+    cr_assert_str_eq(b.strategy, "sma_crossover");
+    cr_assert_str_eq(b.source, "csv");
+    cr_assert_str_eq(b.request, "{\"strategy\":\"sma_crossover\"}");
+    cr_assert_gt(b.created_ns, T0);
+    cr_assert_eq(b.started_ns, 0);
+    char *doc = NULL;
+    FAILS(store_backtest_document(c.s, id, STORE_BT_DOC_RESULT, &doc, NULL, &err), ATP_ENOTFOUND, "document");
+    cr_assert_null(doc);
+    OK(store_backtest_progress(c.s, id, 500000, &err)); /* not running: left alone */
+    OK(store_backtest_get(c.s, id, &b, &err));
+    cr_assert_eq(b.progress_ppm, 0);
+
+    OK(store_backtest_start(c.s, id, &err));
+    FAILS(store_backtest_start(c.s, id, &err), ATP_ESTATE, "status");
+    OK(store_backtest_progress(c.s, id, 250000, &err));
+    FAILS(store_backtest_progress(c.s, id, 1000001, &err), ATP_EINVAL, "progress_ppm");
+    OK(store_backtest_get(c.s, id, &b, &err));
+    cr_assert_eq(b.status, STORE_BT_RUNNING);
+    cr_assert_eq(b.progress_ppm, 250000);
+    cr_assert_gt(b.started_ns, b.created_ns);
+
+    const char *html = "<html>it's \"quoted\" & ₹1,00,000</html>";
+    OK(store_backtest_finish(c.s, id, STORE_BT_DONE, NULL, "{\"trades\":1}", "{\"metrics\":{}}", html, &err));
+    FAILS(store_backtest_finish(c.s, id, STORE_BT_CANCELLED, NULL, NULL, NULL, NULL, &err), ATP_ESTATE, "status");
+    FAILS(store_backtest_finish(c.s, id, STORE_BT_RUNNING, NULL, NULL, NULL, NULL, &err), ATP_EINVAL, "status");
+    OK(store_backtest_get(c.s, id, &b, &err));
+    cr_assert_eq(b.status, STORE_BT_DONE);
+    cr_assert_eq(b.progress_ppm, STORE_BT_PROGRESS_FULL);
+    cr_assert_str_eq(b.metrics, "{\"trades\":1}");
+    cr_assert_gt(b.finished_ns, b.started_ns);
+    size_t len = 0;
+    OK(store_backtest_document(c.s, id, STORE_BT_DOC_REPORT, &doc, &len, &err));
+    cr_assert_str_eq(doc, html);
+    cr_assert_eq(len, strlen(html));
+    atp_free(doc);
+    OK(store_backtest_document(c.s, id, STORE_BT_DOC_RESULT, &doc, &len, &err));
+    cr_assert_str_eq(doc, "{\"metrics\":{}}");
+    atp_free(doc);
+    FAILS(store_backtest_get(c.s, id + 100, &b, &err), ATP_ENOTFOUND, "backtest_id");
+    FAILS(store_backtest_start(c.s, id + 100, &err), ATP_ENOTFOUND, "backtest_id");
+    FAILS(store_backtest_document(c.s, id + 100, STORE_BT_DOC_RESULT, &doc, NULL, &err), ATP_ENOTFOUND,
+          "backtest_id");
+
+    /* A queued one cancelled never starts; a running and a queued one are interrupted. */
+    int64_t cancelled = add_backtest(&c, u, 0, "ema_crossover");
+    OK(store_backtest_finish(c.s, cancelled, STORE_BT_CANCELLED, "cancelled by the user", NULL, NULL, NULL, &err));
+    FAILS(store_backtest_start(c.s, cancelled, &err), ATP_ESTATE, "status");
+    int64_t running = add_backtest(&c, u, 0, "rsi"), queued = add_backtest(&c, u, 0, "rsi");
+    OK(store_backtest_start(c.s, running, &err));
+    reopen(&c);
+    int n = -1;
+    OK(store_backtest_interrupt(c.s, "interrupted by shutdown", &n, &err));
+    cr_assert_eq(n, 2);
+    OK(store_backtest_get(c.s, running, &b, &err));
+    cr_assert_eq(b.status, STORE_BT_FAILED);
+    cr_assert_str_eq(b.error, "interrupted by shutdown");
+    OK(store_backtest_get(c.s, queued, &b, &err));
+    cr_assert_eq(b.status, STORE_BT_FAILED);
+    OK(store_backtest_get(c.s, id, &b, &err));
+    cr_assert_eq(b.status, STORE_BT_DONE, "a finished one is untouched");
+    OK(store_backtest_get(c.s, cancelled, &b, &err));
+    cr_assert_eq(b.status, STORE_BT_CANCELLED);
+    cr_assert_str_eq(b.error, "cancelled by the user");
+    OK(store_backtest_interrupt(c.s, "again", &n, &err));
+    cr_assert_eq(n, 0);
+
+    /* Validation. */
+    static struct store_backtest bad;
+    memset(&bad, 0, sizeof bad);
+    bad.user_id = u;
+    snprintf(bad.source, sizeof bad.source, "csv");
+    snprintf(bad.request, sizeof bad.request, "{}");
+    int64_t nid = 0;
+    FAILS(store_backtest_create(c.s, &bad, &nid, &err), ATP_EINVAL, "strategy");
+    snprintf(bad.strategy, sizeof bad.strategy, "x");
+    bad.user_id = u + 1000;
+    FAILS(store_backtest_create(c.s, &bad, &nid, &err), ATP_ENOTFOUND, "user_id");
+    bad.user_id = u;
+    bad.account_id = 999;
+    FAILS(store_backtest_create(c.s, &bad, &nid, &err), ATP_ENOTFOUND, "account_id");
+    FAILS(store_backtest_interrupt(c.s, "", &n, &err), ATP_EINVAL, "reason");
+    end(&c);
+}
+
+/* The list: what a user submitted plus what is tied to accounts it owns or was granted; newest
+ * first, paged by cursor. */
+void store_suite_backtests_visibility_and_pages(const struct store_suite_env *env)
+{
+    struct ctx c;
+    struct atp_err err;
+    begin(&c, env);
+    int64_t owner = add_user(&c, "o@example.com", STORE_ROLE_TRADER);
+    int64_t other = add_user(&c, "x@example.com", STORE_ROLE_TRADER);
+    int64_t inv = add_user(&c, "i@example.com", STORE_ROLE_INVESTOR);
+    int64_t acc = add_account(&c, owner, "A");
+    OK(store_access_grant(c.s, acc, inv, STORE_ACCESS_INVESTOR, &err));
+    int64_t own1 = add_backtest(&c, owner, 0, "a");
+    int64_t tied = add_backtest(&c, owner, acc, "b");
+    int64_t theirs = add_backtest(&c, other, 0, "c");
+    int64_t own2 = add_backtest(&c, owner, 0, "d");
+    static struct store_backtest out[4];
+    struct store_page_out res;
+    OK(store_backtest_list(c.s, owner, &(struct store_page){0, 2}, out, &res, &err));
+    cr_assert_eq(res.count, 2);
+    cr_assert_eq(out[0].id, own2, "newest first");
+    cr_assert_eq(out[1].id, tied);
+    cr_assert_eq(res.next_cursor, tied);
+    OK(store_backtest_list(c.s, owner, &(struct store_page){res.next_cursor, 2}, out, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(out[0].id, own1);
+    cr_assert_eq(res.next_cursor, 0);
+    OK(store_backtest_list(c.s, inv, &(struct store_page){0, 4}, out, &res, &err));
+    cr_assert_eq(res.count, 1, "the investor sees the tied one only");
+    cr_assert_eq(out[0].id, tied);
+    cr_assert_eq(out[0].account_id, acc);
+    OK(store_backtest_list(c.s, other, &(struct store_page){0, 4}, out, &res, &err));
+    cr_assert_eq(res.count, 1);
+    cr_assert_eq(out[0].id, theirs);
+    FAILS(store_backtest_list(c.s, 0, &(struct store_page){0, 4}, out, &res, &err), ATP_EINVAL, "user_id");
+    end(&c);
+}

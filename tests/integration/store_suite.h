@@ -41,7 +41,9 @@ struct store_suite_env {
     X(strategies)                                                                                  \
     X(risk_limits_and_breach)                                                                      \
     X(trading_funds_and_kill_switch)                                                               \
-    X(trading_orders_and_fills)
+    X(trading_orders_and_fills)                                                                      \
+    X(backtests_lifecycle)                                                                         \
+    X(backtests_visibility_and_pages)
 
 #define STORE_SUITE_DECLARE(name) void store_suite_##name(const struct store_suite_env *env);
 STORE_SUITE_CASES(STORE_SUITE_DECLARE)

@@ -525,3 +525,22 @@ Test(api_json_err, shape)
     free(text);
     json_decref(res.json);
 }
+
+/* Backtests: traders and admins submit, every logged-in role lists (the store scopes the list).
+ * One backtest (h_backtests_relation): the submitter or the tied account's owner is OWNER, a
+ * grant on the tied account INVITED (reads), an admin VISIBLE (reads, never cancels another's),
+ * anyone else STRANGER (404). Columns anonymous, investor, trader, admin. */
+Test(api_tables, authorization_matrix_of_backtests)
+{
+    static const struct matrix_row rows[] = {
+        /*                        NONE    OWNER   INVITED STRANGER VISIBLE */
+        {"backtests.create", {"UFAA", "UFAA", "UFAA", "UHAA", "UFAA"}},
+        {"backtests.list", {"UAAA", "UAAA", "UAAA", "UAAA", "UAAA"}},
+        {"backtests.get", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
+        {"backtests.trades", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
+        {"backtests.equity", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
+        {"backtests.report", {"UFFA", "UAAA", "UAAA", "UHHA", "UFFA"}},
+        {"backtests.cancel", {"UFFF", "UFAA", "UFFF", "UHHH", "UFFF"}},
+    };
+    check_matrix(rows, sizeof rows / sizeof rows[0]);
+}

@@ -2379,6 +2379,192 @@ static int pg_kill_switch_list(struct store *s, const struct store_page *pg, str
 
 /* ==== end of paper trading ==== */
 
+/* ==== backtests ==== */
+
+static int read_backtest(const PGresult *r, int row, void *out, struct atp_err *err)
+{
+    struct store_backtest *b = out;
+    b->id = col_i64(r, row, 0);
+    b->user_id = col_i64(r, row, 1);
+    b->account_id = col_i64(r, row, 2); /* NULL reads 0 */
+    TRY(col_enum(r, row, 3, store_bt_status_name, &b->status, "status", err));
+    b->progress_ppm = (int32_t)col_i64(r, row, 4);
+    TRY(col_text(r, row, 5, b->strategy, sizeof b->strategy, "strategy", err));
+    TRY(col_text(r, row, 6, b->source, sizeof b->source, "source", err));
+    TRY(col_text(r, row, 7, b->request, sizeof b->request, "request", err));
+    TRY(col_text(r, row, 8, b->error, sizeof b->error, "error", err));
+    TRY(col_text(r, row, 9, b->metrics, sizeof b->metrics, "metrics", err));
+    b->created_ns = col_i64(r, row, 10);
+    b->started_ns = col_i64(r, row, 11);
+    b->finished_ns = col_i64(r, row, 12);
+    return ATP_OK;
+}
+
+static int64_t key_backtest(const void *row) { return ((const struct store_backtest *)row)->id; }
+
+static int pg_backtest_create(struct store *s, const struct store_backtest *b, int64_t *id, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, b->user_id);
+    p_id_or_null(&p, b->account_id);
+    p_text(&p, b->strategy);
+    p_text(&p, b->source);
+    p_text(&p, b->request);
+    p_i64(&p, store_now(s));
+    PGresult *r = NULL;
+    TRY(run_text(pq(s),
+                 "INSERT INTO backtests (user_id, account_id, status, strategy, source, request, created_ns) "
+                 "VALUES ($1, $2, 'queued', $3, $4, $5, $6) RETURNING id",
+                 &p, b->account_id > 0 ? "account_id" : "user_id", &r, NULL, err));
+    int status = PQntuples(r) == 1 ? ATP_OK : atp_err_set(err, ATP_EIO, NULL, 0, NULL, "postgres: INSERT returned no id");
+    if (status == ATP_OK)
+        *id = col_i64(r, 0, 0);
+    PQclear(r);
+    return status;
+}
+
+/* One row of sql (parameters p) read by read into out; ATP_ENOTFOUND naming field when none. */
+static int pg_backtest_get(struct store *s, int64_t id, struct store_backtest *out, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, id);
+    return one_row(pq(s), "SELECT " STORE_BACKTEST_COLS " FROM backtests WHERE id = $1", &p, read_backtest, out,
+                   "backtest_id", err);
+}
+
+static int pg_backtest_list(struct store *s, int64_t user_id, const struct store_page *pg,
+                            struct store_backtest *out, struct store_page_out *res, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, user_id);
+    p_i64(&p, pg->cursor);
+    p_i64(&p, (int64_t)pg->limit + 1);
+    res->count = 0;
+    res->next_cursor = 0;
+    PGresult *r = NULL;
+    TRY(run_text(pq(s),
+                 "SELECT " STORE_BACKTEST_COLS " FROM backtests WHERE (user_id = $1 "
+                 "OR account_id IN (SELECT id FROM trading_accounts WHERE owner_id = $1) "
+                 "OR account_id IN (SELECT account_id FROM account_access WHERE user_id = $1)) "
+                 "AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3",
+                 &p, NULL, &r, NULL, err));
+    int status = ATP_OK, n = PQntuples(r);
+    for (int i = 0; i < n; i++) {
+        if (res->count == pg->limit) {
+            res->next_cursor = key_backtest(&out[res->count - 1]);
+            break;
+        }
+        memset(&out[res->count], 0, sizeof *out);
+        if ((status = read_backtest(r, i, &out[res->count], err)) != ATP_OK)
+            break;
+        res->count++;
+    }
+    PQclear(r);
+    if (status != ATP_OK) {
+        res->count = 0;
+        res->next_cursor = 0;
+    }
+    return status;
+}
+
+/* After an UPDATE guarded by status changed nothing: ATP_ENOTFOUND or ATP_ESTATE. */
+static int pg_backtest_why_not(struct store *s, int64_t id, const char *what, struct atp_err *err)
+{
+    struct store_backtest *b = atp_malloc(sizeof *b);
+    if (!b)
+        return atp_err_set(err, ATP_ENOMEM, NULL, 0, NULL, "out of memory");
+    int rc = pg_backtest_get(s, id, b, err);
+    if (rc == ATP_OK)
+        rc = atp_err_set(err, ATP_ESTATE, NULL, 0, "status", "the backtest is %s, not %s",
+                         store_bt_status_name(b->status), what);
+    atp_free(b);
+    return rc;
+}
+
+static int pg_backtest_start(struct store *s, int64_t id, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, id);
+    p_i64(&p, store_now(s));
+    int changed = 0;
+    TRY(run_text(pq(s), "UPDATE backtests SET status = 'running', started_ns = $2 WHERE id = $1 AND status = 'queued'",
+                 &p, NULL, NULL, &changed, err));
+    return changed ? ATP_OK : pg_backtest_why_not(s, id, "queued", err);
+}
+
+static int pg_backtest_progress(struct store *s, int64_t id, int32_t ppm, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, id);
+    p_i64(&p, ppm);
+    return run_text(pq(s), "UPDATE backtests SET progress_ppm = $2 WHERE id = $1 AND status = 'running'", &p, NULL,
+                    NULL, NULL, err);
+}
+
+static int pg_backtest_finish(struct store *s, int64_t id, int status, const char *error, const char *metrics,
+                              const char *result_json, const char *report_html, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, id);
+    p_text(&p, store_bt_status_name(status));
+    p_text(&p, error);
+    p_text(&p, metrics);
+    p_text(&p, result_json);
+    p_text(&p, report_html);
+    p_i64(&p, store_now(s));
+    int changed = 0;
+    TRY(run_text(pq(s),
+                 "UPDATE backtests SET status = $2, error = $3, metrics = $4, result_json = $5, report_html = $6, "
+                 "finished_ns = $7, progress_ppm = CASE WHEN $2 = 'done' THEN 1000000 ELSE progress_ppm END "
+                 "WHERE id = $1 AND status IN ('queued', 'running')",
+                 &p, NULL, NULL, &changed, err));
+    return changed ? ATP_OK : pg_backtest_why_not(s, id, "queued or running", err);
+}
+
+static int pg_backtest_document(struct store *s, int64_t id, int doc, char **out, size_t *len, struct atp_err *err)
+{
+    struct params p = {0};
+    p_i64(&p, id);
+    PGresult *r = NULL;
+    TRY(run_text(pq(s),
+                 doc == STORE_BT_DOC_RESULT ? "SELECT result_json FROM backtests WHERE id = $1"
+                                            : "SELECT report_html FROM backtests WHERE id = $1",
+                 &p, NULL, &r, NULL, err));
+    int status = ATP_OK;
+    if (PQntuples(r) < 1) {
+        status = atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "backtest_id", "not found");
+    } else if (PQgetisnull(r, 0, 0)) {
+        status = atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "document", "the backtest has no such document");
+    } else {
+        size_t n = (size_t)PQgetlength(r, 0, 0);
+        char *copy = atp_malloc(n + 1);
+        if (!copy) {
+            status = atp_err_set(err, ATP_ENOMEM, NULL, 0, NULL, "out of memory");
+        } else {
+            if (n)
+                memcpy(copy, PQgetvalue(r, 0, 0), n);
+            copy[n] = '\0';
+            *out = copy;
+            *len = n;
+        }
+    }
+    PQclear(r);
+    return status;
+}
+
+static int pg_backtest_interrupt(struct store *s, const char *reason, int *count, struct atp_err *err)
+{
+    struct params p = {0};
+    p_text(&p, reason);
+    p_i64(&p, store_now(s));
+    return run_text(pq(s),
+                    "UPDATE backtests SET status = 'failed', error = $1, finished_ns = $2 "
+                    "WHERE status IN ('queued', 'running')",
+                    &p, NULL, NULL, count, err);
+}
+
+/* ==== end of backtests ==== */
+
 static const struct store_ops pg_ops = {
     .name = "postgres",
     .close = pg_close,
@@ -2468,4 +2654,13 @@ static const struct store_ops pg_ops = {
     .kill_switch_set = pg_kill_switch_set,
     .kill_switch_get = pg_kill_switch_get,
     .kill_switch_list = pg_kill_switch_list,
+    /* backtests */
+    .backtest_create = pg_backtest_create,
+    .backtest_get = pg_backtest_get,
+    .backtest_list = pg_backtest_list,
+    .backtest_start = pg_backtest_start,
+    .backtest_progress = pg_backtest_progress,
+    .backtest_finish = pg_backtest_finish,
+    .backtest_document = pg_backtest_document,
+    .backtest_interrupt = pg_backtest_interrupt,
 };

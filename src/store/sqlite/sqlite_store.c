@@ -2398,6 +2398,199 @@ static int sq_kill_switch_list(struct store *s, const struct store_page *p, stru
 
 /* ==== end of paper trading ==== */
 
+/* ==== backtests ==== */
+
+static int read_backtest(sqlite3_stmt *st, void *row, struct atp_err *err)
+{
+    struct store_backtest *b = row;
+    b->id = sqlite3_column_int64(st, 0);
+    b->user_id = sqlite3_column_int64(st, 1);
+    b->account_id = sqlite3_column_int64(st, 2); /* NULL reads 0 */
+    TRY(col_enum(st, 3, store_bt_status_name, &b->status, "status", err));
+    b->progress_ppm = (int32_t)sqlite3_column_int64(st, 4);
+    TRY(col_text(st, 5, b->strategy, sizeof b->strategy, "strategy", err));
+    TRY(col_text(st, 6, b->source, sizeof b->source, "source", err));
+    TRY(col_text(st, 7, b->request, sizeof b->request, "request", err));
+    TRY(col_text(st, 8, b->error, sizeof b->error, "error", err));
+    TRY(col_text(st, 9, b->metrics, sizeof b->metrics, "metrics", err));
+    b->created_ns = sqlite3_column_int64(st, 10);
+    b->started_ns = sqlite3_column_int64(st, 11);
+    b->finished_ns = sqlite3_column_int64(st, 12);
+    return ATP_OK;
+}
+
+static int64_t key_backtest(const void *row) { return ((const struct store_backtest *)row)->id; }
+
+static int sq_backtest_create(struct store *s, const struct store_backtest *b, int64_t *id, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q,
+              "INSERT INTO backtests (user_id, account_id, status, strategy, source, request, created_ns) "
+              "VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6)",
+              &st, err));
+    sqlite3_bind_int64(st, 1, b->user_id);
+    bind_id_or_null(st, 2, b->account_id);
+    bind_text(st, 3, b->strategy);
+    bind_text(st, 4, b->source);
+    bind_text(st, 5, b->request);
+    sqlite3_bind_int64(st, 6, store_now(s));
+    int rc = exec_done(q, st, b->account_id > 0 ? "account_id" : "user_id", err);
+    sqlite3_finalize(st);
+    if (rc == ATP_OK)
+        *id = sqlite3_last_insert_rowid(q->db);
+    return rc;
+}
+
+static int sq_backtest_get(struct store *s, int64_t id, struct store_backtest *out, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q, "SELECT " STORE_BACKTEST_COLS " FROM backtests WHERE id = ?1", &st, err));
+    sqlite3_bind_int64(st, 1, id);
+    int rc = get_one(q, st, read_backtest, out, "backtest_id", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_backtest_list(struct store *s, int64_t user_id, const struct store_page *p,
+                            struct store_backtest *out, struct store_page_out *res, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q,
+              "SELECT " STORE_BACKTEST_COLS " FROM backtests WHERE (user_id = ?1 "
+              "OR account_id IN (SELECT id FROM trading_accounts WHERE owner_id = ?1) "
+              "OR account_id IN (SELECT account_id FROM account_access WHERE user_id = ?1)) "
+              "AND (?2 = 0 OR id < ?2) ORDER BY id DESC LIMIT ?3",
+              &st, err));
+    sqlite3_bind_int64(st, 1, user_id);
+    sqlite3_bind_int64(st, 2, p->cursor);
+    int rc = get_list(q, st, 3, p, read_backtest, key_backtest, out, sizeof *out, res, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* After an UPDATE guarded by status changed nothing: ATP_ENOTFOUND or ATP_ESTATE. */
+static int sq_backtest_why_not(struct store *s, int64_t id, const char *what, struct atp_err *err)
+{
+    struct store_backtest *b = atp_malloc(sizeof *b);
+    if (!b)
+        return atp_err_set(err, ATP_ENOMEM, NULL, 0, NULL, "out of memory");
+    int rc = sq_backtest_get(s, id, b, err);
+    if (rc == ATP_OK)
+        rc = atp_err_set(err, ATP_ESTATE, NULL, 0, "status", "the backtest is %s, not %s",
+                         store_bt_status_name(b->status), what);
+    atp_free(b);
+    return rc;
+}
+
+static int sq_backtest_start(struct store *s, int64_t id, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q, "UPDATE backtests SET status = 'running', started_ns = ?2 WHERE id = ?1 AND status = 'queued'",
+              &st, err));
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, store_now(s));
+    int rc = exec_done(q, st, NULL, err);
+    sqlite3_finalize(st);
+    if (rc == ATP_OK && changes(q) == 0)
+        rc = sq_backtest_why_not(s, id, "queued", err);
+    return rc;
+}
+
+static int sq_backtest_progress(struct store *s, int64_t id, int32_t ppm, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q, "UPDATE backtests SET progress_ppm = ?2 WHERE id = ?1 AND status = 'running'", &st, err));
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, ppm);
+    int rc = exec_done(q, st, NULL, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_backtest_finish(struct store *s, int64_t id, int status, const char *error, const char *metrics,
+                              const char *result_json, const char *report_html, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q,
+              "UPDATE backtests SET status = ?2, error = ?3, metrics = ?4, result_json = ?5, report_html = ?6, "
+              "finished_ns = ?7, progress_ppm = CASE WHEN ?2 = 'done' THEN 1000000 ELSE progress_ppm END "
+              "WHERE id = ?1 AND status IN ('queued', 'running')",
+              &st, err));
+    sqlite3_bind_int64(st, 1, id);
+    bind_text(st, 2, store_bt_status_name(status));
+    bind_text(st, 3, error);
+    bind_text(st, 4, metrics);
+    if (result_json)
+        bind_text(st, 5, result_json);
+    if (report_html)
+        bind_text(st, 6, report_html);
+    sqlite3_bind_int64(st, 7, store_now(s));
+    int rc = exec_done(q, st, NULL, err);
+    sqlite3_finalize(st);
+    if (rc == ATP_OK && changes(q) == 0)
+        rc = sq_backtest_why_not(s, id, "queued or running", err);
+    return rc;
+}
+
+static int sq_backtest_document(struct store *s, int64_t id, int doc, char **out, size_t *len, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q,
+              doc == STORE_BT_DOC_RESULT ? "SELECT result_json FROM backtests WHERE id = ?1"
+                                         : "SELECT report_html FROM backtests WHERE id = ?1",
+              &st, err));
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st), status = ATP_OK;
+    if (rc == SQLITE_DONE) {
+        status = atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "backtest_id", "not found");
+    } else if (rc != SQLITE_ROW) {
+        status = db_fail(q, rc, NULL, err);
+    } else if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+        status = atp_err_set(err, ATP_ENOTFOUND, NULL, 0, "document", "the backtest has no such document");
+    } else {
+        const unsigned char *text = sqlite3_column_text(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        char *copy = atp_malloc(n + 1);
+        if (!copy) {
+            status = atp_err_set(err, ATP_ENOMEM, NULL, 0, NULL, "out of memory");
+        } else {
+            if (n)
+                memcpy(copy, text, n);
+            copy[n] = '\0';
+            *out = copy;
+            *len = n;
+        }
+    }
+    sqlite3_finalize(st);
+    return status;
+}
+
+static int sq_backtest_interrupt(struct store *s, const char *reason, int *count, struct atp_err *err)
+{
+    struct sqlite_store *q = sq(s);
+    sqlite3_stmt *st = NULL;
+    TRY(adhoc(q,
+              "UPDATE backtests SET status = 'failed', error = ?1, finished_ns = ?2 "
+              "WHERE status IN ('queued', 'running')",
+              &st, err));
+    bind_text(st, 1, reason);
+    sqlite3_bind_int64(st, 2, store_now(s));
+    int rc = exec_done(q, st, NULL, err);
+    sqlite3_finalize(st);
+    if (rc == ATP_OK)
+        *count = changes(q);
+    return rc;
+}
+
+/* ==== end of backtests ==== */
+
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
@@ -2487,4 +2680,13 @@ static const struct store_ops sqlite_ops = {
     .kill_switch_set = sq_kill_switch_set,
     .kill_switch_get = sq_kill_switch_get,
     .kill_switch_list = sq_kill_switch_list,
+    /* backtests */
+    .backtest_create = sq_backtest_create,
+    .backtest_get = sq_backtest_get,
+    .backtest_list = sq_backtest_list,
+    .backtest_start = sq_backtest_start,
+    .backtest_progress = sq_backtest_progress,
+    .backtest_finish = sq_backtest_finish,
+    .backtest_document = sq_backtest_document,
+    .backtest_interrupt = sq_backtest_interrupt,
 };
