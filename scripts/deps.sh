@@ -20,6 +20,7 @@ PACKAGES=(
   libsqlite3-dev                     # embedded store (src/store/sqlite)
   libwebsockets-dev libuv1-dev       # HTTP/WS server (atp serve) on the libuv event loop
   curl                               # tests/cli/test_serve.sh drives the server over HTTP
+  jq                                 # the README's example session picks fields with it
   python3-websocket                  # the WebSocket client of tests/cli/test_ws.sh and the authz matrix
   wrk                                # bench/http.sh (make bench)
   libpq-dev                          # PostgreSQL client (src/store/postgres)
