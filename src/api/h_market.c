@@ -3,6 +3,7 @@
 #include "api/h_market.h"
 
 #include "api/hutil.h"
+#include "api/jbuf.h"
 #include "api/json_err.h"
 #include "api/market.h"
 #include "api/request.h"
@@ -13,7 +14,6 @@
 
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,114 +22,40 @@
 
 /* ---- a small JSON text builder ------------------------------------------------------------ */
 
-struct jbuf {
-    char *p;
-    size_t len, cap;
-    int failed; /* an allocation failed: the text is unusable */
-};
-
-static void jb_printf(struct jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void jb_printf(struct jbuf *b, const char *fmt, ...)
-{
-    if (b->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = 1;
-            return;
-        }
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap <= b->len + (size_t)n)
-            cap *= 2;
-        char *np = atp_realloc(b->p, cap);
-        if (!np) {
-            b->failed = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-}
-
-/* A JSON string. Registry text is UTF-8 from our own CSV; quotes, backslashes and control bytes
- * are escaped, everything else passes through. */
-static void jb_str(struct jbuf *b, const char *s)
-{
-    jb_printf(b, "\"");
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            jb_printf(b, "\\%c", c);
-        else if (c < 0x20)
-            jb_printf(b, "\\u%04x", c);
-        else
-            jb_printf(b, "%c", c);
-    }
-    jb_printf(b, "\"");
-}
-
-static void jb_px(struct jbuf *b, px_t v)
-{
-    char t[PX_STR_MAX];
-    px_format(v, t, sizeof t);
-    jb_printf(b, "%s", t);
-}
-
 static void jb_time(struct jbuf *b, ts_ns t)
 {
     char iso[TS_STR_MAX];
     ts_format_ist(t, iso, sizeof iso);
-    jb_printf(b, "\"time\":\"%s\",\"ts_ns\":%lld", iso, (long long)t);
+    jbuf_printf(b, "\"time\":\"%s\",\"ts_ns\":%lld", iso, (long long)t);
 }
 
 static void jb_bar(struct jbuf *b, const struct bar *bar)
 {
-    jb_printf(b, "{");
+    jbuf_printf(b, "{");
     jb_time(b, bar->start);
-    jb_printf(b, ",\"open\":");
-    jb_px(b, bar->open);
-    jb_printf(b, ",\"high\":");
-    jb_px(b, bar->high);
-    jb_printf(b, ",\"low\":");
-    jb_px(b, bar->low);
-    jb_printf(b, ",\"close\":");
-    jb_px(b, bar->close);
-    jb_printf(b, ",\"volume\":%lld,\"ticks\":%u}", (long long)bar->volume, bar->ticks);
+    jbuf_printf(b, ",\"open\":");
+    jbuf_px(b, bar->open);
+    jbuf_printf(b, ",\"high\":");
+    jbuf_px(b, bar->high);
+    jbuf_printf(b, ",\"low\":");
+    jbuf_px(b, bar->low);
+    jbuf_printf(b, ",\"close\":");
+    jbuf_px(b, bar->close);
+    jbuf_printf(b, ",\"volume\":%lld,\"ticks\":%u}", (long long)bar->volume, bar->ticks);
 }
 
 size_t h_market_bar_json(const struct bar *bar, char *out, size_t size)
 {
     struct jbuf b = {0};
     jb_bar(&b, bar);
-    size_t n = 0;
-    if (!b.failed && b.p && b.len < size) {
-        memcpy(out, b.p, b.len + 1);
-        n = b.len;
-    }
-    atp_free(b.p);
+    size_t n = b.len;
+    char *text = jbuf_take(&b);
+    if (!text || n >= size)
+        n = 0;
+    else
+        memcpy(out, text, n + 1);
+    atp_free(text);
     return n;
-}
-
-/* Hands the text to the response (or answers 500 when building it failed). */
-static void jb_send(struct jbuf *b, struct api_response *res)
-{
-    if (b->failed || !b->p) {
-        atp_free(b->p);
-        api_error(res, 500, "internal", NULL, "out of memory");
-        return;
-    }
-    res->status = 200;
-    res->text = b->p;
-    res->text_len = b->len;
-    res->content_type = "application/json";
 }
 
 /* Client text for an error message: printable ASCII kept, anything else (control bytes, invalid
@@ -241,27 +167,27 @@ static int contains_ci(const char *hay, const char *needle, size_t nlen)
 
 static void instrument_json(struct jbuf *b, const struct instrument *in)
 {
-    jb_printf(b, "{\"id\":%u,\"symbol\":", in->id);
-    jb_str(b, in->symbol);
-    jb_printf(b, ",\"exchange\":\"%s\",\"type\":\"%s\",\"name\":", exchange_name(in->exchange),
+    jbuf_printf(b, "{\"id\":%u,\"symbol\":", in->id);
+    jbuf_str(b, in->symbol);
+    jbuf_printf(b, ",\"exchange\":\"%s\",\"type\":\"%s\",\"name\":", exchange_name(in->exchange),
               inst_type_name(in->type));
-    jb_str(b, in->name);
-    jb_printf(b, ",\"lot_size\":%lld,\"tick_size\":", (long long)in->lot_size);
-    jb_px(b, in->tick_size);
+    jbuf_str(b, in->name);
+    jbuf_printf(b, ",\"lot_size\":%lld,\"tick_size\":", (long long)in->lot_size);
+    jbuf_px(b, in->tick_size);
     if (in->underlying[0]) {
-        jb_printf(b, ",\"underlying\":");
-        jb_str(b, in->underlying);
+        jbuf_printf(b, ",\"underlying\":");
+        jbuf_str(b, in->underlying);
     }
     if (in->expiry_day >= 0) {
         char d[TS_STR_MAX];
         ts_format_ist_date(ts_ist_midnight(in->expiry_day), d, sizeof d);
-        jb_printf(b, ",\"expiry\":\"%s\"", d);
+        jbuf_printf(b, ",\"expiry\":\"%s\"", d);
     }
     if (in->type == INST_CE || in->type == INST_PE) {
-        jb_printf(b, ",\"strike\":");
-        jb_px(b, in->strike);
+        jbuf_printf(b, ",\"strike\":");
+        jbuf_px(b, in->strike);
     }
-    jb_printf(b, "}");
+    jbuf_printf(b, "}");
 }
 
 /* Ranks: the exact symbol first, then symbols starting with q, then any symbol or name holding
@@ -280,7 +206,7 @@ void h_instruments_search(struct api_request *req, struct api_response *res)
     const struct instreg *reg = api_market_registry(m);
     size_t n = instreg_count(reg), qlen = strlen(q), found = 0;
     struct jbuf b = {0};
-    jb_printf(&b, "{\"items\":[");
+    jbuf_printf(&b, "{\"items\":[");
     for (int rank = 0; rank < 3 && found < (size_t)limit; rank++) {
         for (size_t i = 0; i < n && found < (size_t)limit; i++) {
             const struct instrument *in = instreg_get(reg, (uint32_t)i);
@@ -288,14 +214,14 @@ void h_instruments_search(struct api_request *req, struct api_response *res)
             int prefix = !exact && strncasecmp(in->symbol, q, qlen) == 0;
             int inside = !exact && !prefix && (contains_ci(in->symbol, q, qlen) || contains_ci(in->name, q, qlen));
             if ((rank == 0 && exact) || (rank == 1 && prefix) || (rank == 2 && inside)) {
-                jb_printf(&b, "%s", found ? "," : "");
+                jbuf_printf(&b, "%s", found ? "," : "");
                 instrument_json(&b, in);
                 found++;
             }
         }
     }
-    jb_printf(&b, "],\"count\":%zu}", found);
-    jb_send(&b, res);
+    jbuf_printf(&b, "],\"count\":%zu}", found);
+    jbuf_send(&b, res, 200);
 }
 
 /* ---- candles and quote --------------------------------------------------------------------- */
@@ -322,21 +248,21 @@ void h_market_candles(struct api_request *req, struct api_response *res)
     int has_forming;
     api_market_candles(m, in->id, tf, (uint32_t)count, bars, &n, &forming, &has_forming);
     struct jbuf b = {0};
-    jb_printf(&b, "{\"symbol\":");
-    jb_str(&b, in->symbol);
-    jb_printf(&b, ",\"tf\":\"%s\",\"count\":%u,\"items\":[", tf_name(tf), n);
+    jbuf_printf(&b, "{\"symbol\":");
+    jbuf_str(&b, in->symbol);
+    jbuf_printf(&b, ",\"tf\":\"%s\",\"count\":%u,\"items\":[", tf_name(tf), n);
     for (uint32_t i = 0; i < n; i++) {
-        jb_printf(&b, "%s", i ? "," : "");
+        jbuf_printf(&b, "%s", i ? "," : "");
         jb_bar(&b, &bars[i]);
     }
-    jb_printf(&b, "],\"forming\":");
+    jbuf_printf(&b, "],\"forming\":");
     if (has_forming)
         jb_bar(&b, &forming);
     else
-        jb_printf(&b, "null");
-    jb_printf(&b, "}");
+        jbuf_printf(&b, "null");
+    jbuf_printf(&b, "}");
     atp_free(bars);
-    jb_send(&b, res);
+    jbuf_send(&b, res, 200);
 }
 
 void h_market_quote(struct api_request *req, struct api_response *res)
@@ -351,29 +277,29 @@ void h_market_quote(struct api_request *req, struct api_response *res)
     struct api_market_quote qt;
     api_market_quote(m, in->id, &qt);
     struct jbuf b = {0};
-    jb_printf(&b, "{\"symbol\":");
-    jb_str(&b, in->symbol);
+    jbuf_printf(&b, "{\"symbol\":");
+    jbuf_str(&b, in->symbol);
     if (!qt.has_data) {
-        jb_printf(&b, ",\"last\":null,\"time\":null,\"ts_ns\":null,\"day\":null}");
-        jb_send(&b, res);
+        jbuf_printf(&b, ",\"last\":null,\"time\":null,\"ts_ns\":null,\"day\":null}");
+        jbuf_send(&b, res, 200);
         return;
     }
     char day[TS_STR_MAX];
     ts_format_ist_date(qt.day.start, day, sizeof day);
-    jb_printf(&b, ",\"last\":");
-    jb_px(&b, qt.last);
-    jb_printf(&b, ",");
+    jbuf_printf(&b, ",\"last\":");
+    jbuf_px(&b, qt.last);
+    jbuf_printf(&b, ",");
     jb_time(&b, qt.ts);
-    jb_printf(&b, ",\"day\":{\"date\":\"%s\",\"open\":", day);
-    jb_px(&b, qt.day.open);
-    jb_printf(&b, ",\"high\":");
-    jb_px(&b, qt.day.high);
-    jb_printf(&b, ",\"low\":");
-    jb_px(&b, qt.day.low);
-    jb_printf(&b, ",\"close\":");
-    jb_px(&b, qt.day.close);
-    jb_printf(&b, ",\"volume\":%lld}}", (long long)qt.day.volume);
-    jb_send(&b, res);
+    jbuf_printf(&b, ",\"day\":{\"date\":\"%s\",\"open\":", day);
+    jbuf_px(&b, qt.day.open);
+    jbuf_printf(&b, ",\"high\":");
+    jbuf_px(&b, qt.day.high);
+    jbuf_printf(&b, ",\"low\":");
+    jbuf_px(&b, qt.day.low);
+    jbuf_printf(&b, ",\"close\":");
+    jbuf_px(&b, qt.day.close);
+    jbuf_printf(&b, ",\"volume\":%lld}}", (long long)qt.day.volume);
+    jbuf_send(&b, res, 200);
 }
 
 void h_admin_market_status(struct api_request *req, struct api_response *res)
@@ -385,16 +311,16 @@ void h_admin_market_status(struct api_request *req, struct api_response *res)
     struct api_market_status st;
     api_market_status(m, &st);
     struct jbuf b = {0};
-    jb_printf(&b, "{\"feed\":\"%s\",\"speed\":%g,\"state\":\"%s\",", st.feed, st.speed,
+    jbuf_printf(&b, "{\"feed\":\"%s\",\"speed\":%g,\"state\":\"%s\",", st.feed, st.speed,
               st.stopped ? "stopped" : st.ended ? "ended" : st.paused ? "paused" : "running");
     if (st.market_ts == FEED_TS_UNKNOWN || st.market_ts <= 0)
-        jb_printf(&b, "\"time\":null,\"ts_ns\":null");
+        jbuf_printf(&b, "\"time\":null,\"ts_ns\":null");
     else
         jb_time(&b, st.market_ts);
-    jb_printf(&b, ",\"progress\":%.6f,\"items\":%llu,\"ticks_accepted\":%llu,\"bars_completed\":%llu}", st.progress,
+    jbuf_printf(&b, ",\"progress\":%.6f,\"items\":%llu,\"ticks_accepted\":%llu,\"bars_completed\":%llu}", st.progress,
               (unsigned long long)st.items, (unsigned long long)st.ticks_accepted,
               (unsigned long long)st.bars_completed);
-    jb_send(&b, res);
+    jbuf_send(&b, res, 200);
 }
 
 /* Audits a control action (admin, no account) when there is a store. */

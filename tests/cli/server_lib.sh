@@ -55,6 +55,15 @@ as() { # as TOKEN METHOD PATH [JSON [EXTRA-CURL-ARGS...]]: req with a bearer tok
     req -X "$m" "${auth[@]}" "$U$path"
   fi
 }
+token_of() { # token_of EMAIL [PASSWORD]: prints the access token of a login (password "correct horse")
+  as "" POST /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"${2:-correct horse}\"}"
+  [ "$CODE" = 200 ] || echo "FAIL: login $1: $CODE" >&2 # (in $(...): the caller's next call fails too)
+  jget "d['access_token']"
+}
+expect_err() { # expect_err NAME STATUS CODE FIELD: the last answer's status, error code and field
+  expect_eq "$1: status" "$2" "$CODE"
+  expect_json "$1: error" "(d['error']['code'], str(d['error'].get('field')))" "('$3', '$4')"
+}
 jget() { python3 -c "import json,sys; d=json.load(open('$TMP/body')); print($1)" 2>&1; }
 expect_json() { expect_eq "$1" "$3" "$(jget "$2")"; } # NAME PYTHON-EXPR-ON-d EXPECTED
 expect_hdr() { # NAME HEADER VALUE (case-insensitive name, exact value)

@@ -6,11 +6,6 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 # as TOKEN METHOD PATH [JSON]
-login() { # login EMAIL -> prints the access token
-  as "" POST /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"correct horse\"}"
-  [ "$CODE" = 200 ] || bad "login $1: $CODE"
-  jget "d['access_token']"
-}
 register() { # register EMAIL NAME
   as "" POST /api/v1/auth/register "{\"email\":\"$1\",\"name\":\"$2\",\"password\":\"correct horse\"}"
   expect_eq "register $1" 201 "$CODE"
@@ -28,8 +23,8 @@ run_suite() { # run_suite DB LABEL
       "$ATP" user add --db "$db" --email "$who" --role investor
   done
   local at mt it et adm
-  at=$(login "$alice"); mt=$(login "$mallory"); it=$(login "$ivan"); et=$(login "$eve")
-  adm=$(login "root-$L@example.com")
+  at=$(token_of "$alice"); mt=$(token_of "$mallory"); it=$(token_of "$ivan"); et=$(token_of "$eve")
+  adm=$(token_of "root-$L@example.com")
 
   # Anonymous: 401 everywhere.
   as "" GET /api/v1/accounts; expect_eq "$L: anonymous list" 401 "$CODE"

@@ -20,11 +20,6 @@ as() { # as TOKEN METHOD PATH [JSON | @FILE]
     req -X "$m" "${auth[@]}" "$U$path"
   fi
 }
-login() { # login EMAIL -> prints the access token
-  as "" POST /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"correct horse\"}"
-  [ "$CODE" = 200 ] || bad "login $1: $CODE"
-  jget "d['access_token']"
-}
 register() {
   as "" POST /api/v1/auth/register "{\"email\":\"$1\",\"name\":\"$2\",\"password\":\"correct horse\"}"
   expect_eq "register $1" 201 "$CODE"
@@ -74,7 +69,7 @@ run_suite() { # run_suite DB LABEL
   register "$mallory" Mallory
   expect_status "$L: investor" 0 env ATP_USER_PASSWORD="correct horse" "$ATP" user add --db "$db" --email "$ivan" --role investor
   local at mt it adm
-  at=$(login "$alice"); mt=$(login "$mallory"); it=$(login "$ivan"); adm=$(login "root-$L@example.com")
+  at=$(token_of "$alice"); mt=$(token_of "$mallory"); it=$(token_of "$ivan"); adm=$(token_of "root-$L@example.com")
 
   # ---- CSV: the same numbers as `atp backtest` ----
   local b1 common='{"strategy":"sma_crossover","params":{"fast":2,"slow":3},"symbols":["TCS"],"risk":{"qty":4},"costs":{"slippage_pct":0,"commission_pct":0}}'
@@ -259,7 +254,7 @@ EOF
 
   # ---- the queue: one worker, one waiting place ----
   start_server "$db" ATP_BACKTEST_QUEUE=1
-  at=$(login "$alice")
+  at=$(token_of "$alice")
   local q1 q2; q1=$(submit "$at" "$LONG")
   wait_running "$at" "$q1"
   q2=$(submit "$at" "$LONG")
@@ -273,7 +268,7 @@ EOF
   # ---- restart: kill -9 mid-run; done results survive, the running one is failed ----
   kill -KILL "$SRV_PID"; wait "$SRV_PID" 2>/dev/null; SRV_PID=
   start_server "$db"
-  at=$(login "$alice")
+  at=$(token_of "$alice")
   as "$at" GET "/api/v1/backtests/$q1"
   expect_json "$L: interrupted" "d['status'], d['error']" "failed interrupted by shutdown"
   as "$at" GET "/api/v1/backtests/$b1"
@@ -284,7 +279,7 @@ EOF
   wait_running "$at" "$g"
   stop_server
   start_server "$db"
-  at=$(login "$alice")
+  at=$(token_of "$alice")
   as "$at" GET "/api/v1/backtests/$g"
   expect_json "$L: stopped with the server" "d['status'], d['error']" "failed interrupted by shutdown"
   stop_server

@@ -8,15 +8,6 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 
-login() { # login EMAIL -> prints the access token
-  as "" POST /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"correct horse\"}"
-  [ "$CODE" = 200 ] || bad "login $1: $CODE"
-  jget "d['access_token']"
-}
-expect_err() { # NAME STATUS CODE FIELD
-  expect_eq "$1: status" "$2" "$CODE"
-  expect_json "$1: error" "(d['error']['code'], str(d['error'].get('field')))" "('$3', '$4')"
-}
 
 CSV="$TMP/ticks.csv"
 {
@@ -39,7 +30,7 @@ run_suite() { # run_suite DB LABEL
   expect_status "$L: investor added" 0 env ATP_USER_PASSWORD="correct horse" "$ATP" user add --db "$db" \
     --email "$ivan" --role investor
   local at mt it adm
-  at=$(login "$alice"); mt=$(login "$mallory"); it=$(login "$ivan"); adm=$(login "root-$L@example.com")
+  at=$(token_of "$alice"); mt=$(token_of "$mallory"); it=$(token_of "$ivan"); adm=$(token_of "root-$L@example.com")
   as "$at" POST /api/v1/accounts '{"name":"Alpha","broker":"paper"}'
   local acc; acc=$(jget "d['id']")
   as "$at" POST "/api/v1/accounts/$acc/invitations" "{\"email\":\"$ivan\",\"role\":\"investor\"}"
@@ -167,7 +158,7 @@ run_suite() { # run_suite DB LABEL
   as "$at" PUT "$A/kill-switch" '{"state":"REDUCING","reason":"before restart"}'
   stop_server
   start_server "$db" "${envs[@]}"
-  at=$(login "$alice")
+  at=$(token_of "$alice")
   as "$at" POST "$A/orders" '{"symbol":"TCS","side":"BUY","qty":3,"type":"LIMIT","price":90}' \
     -H "Idempotency-Key: k-rest"
   expect_eq "$L: key after restart" 200 "$CODE"

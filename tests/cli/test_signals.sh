@@ -9,15 +9,6 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 
-login() { # login EMAIL -> prints the access token
-  as "" POST /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"correct horse\"}"
-  [ "$CODE" = 200 ] || bad "login $1: $CODE"
-  jget "d['access_token']"
-}
-expect_err() { # NAME STATUS CODE FIELD
-  expect_eq "$1: status" "$2" "$CODE"
-  expect_json "$1: error" "(d['error']['code'], str(d['error'].get('field')))" "('$3', '$4')"
-}
 
 CSV="$TMP/ticks.csv"
 {
@@ -39,7 +30,7 @@ run_suite() { # run_suite DB LABEL
   expect_status "$L: investor added" 0 env ATP_USER_PASSWORD="correct horse" "$ATP" user add --db "$db" \
     --email "$ivan" --role investor
   local at mt it
-  at=$(login "$alice"); mt=$(login "$mallory"); it=$(login "$ivan")
+  at=$(token_of "$alice"); mt=$(token_of "$mallory"); it=$(token_of "$ivan")
   local a1 a2 a3 m1
   as "$at" POST /api/v1/accounts '{"name":"One"}'; a1=$(jget "d['id']")
   as "$at" POST /api/v1/accounts '{"name":"Two"}'; a2=$(jget "d['id']")
@@ -154,7 +145,7 @@ for r in rows[1:]:
   as "$at" GET "/api/v1/accounts/$a1/analytics?mode=live"
   expect_json "$L: live analytics are separate (no live fills)" "(d['mode'], d['trades'])" "('LIVE', 0)"
   as "$mt" GET "/api/v1/accounts/$a1/analytics"; expect_eq "$L: another tenant" 404 "$CODE"
-  local adm; adm=$(login "root-$L@example.com")
+  local adm; adm=$(token_of "root-$L@example.com")
   as "$adm" GET "/api/v1/admin/audit?action=signal.execute&limit=100"
   expect_json "$L: signals audited" "sorted(set(e['result'] for e in d['items']))" "['error', 'ok', 'partial']"
   stop_server

@@ -6,11 +6,6 @@
 # acknowledgement, audit. Against SQLite, then PostgreSQL when ATP_TEST_PG_URL is set.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
-login() {
-  as "" POST /api/v1/auth/login "{\"email\":\"$1\",\"password\":\"correct horse\"}"
-  [ "$CODE" = 200 ] || bad "login $1: $CODE"
-  jget "d['access_token']"
-}
 register() {
   as "" POST /api/v1/auth/register "{\"email\":\"$1\",\"name\":\"$2\",\"password\":\"correct horse\"}"
   expect_eq "register $1" 201 "$CODE"
@@ -44,7 +39,7 @@ run_suite() { # run_suite DB LABEL
   expect_status "$L: investor" 0 env ATP_USER_PASSWORD="correct horse" "$ATP" user add --db "$db" --email "$ivan" \
     --role investor
   local at mt it adm
-  at=$(login "$alice"); mt=$(login "$mallory"); it=$(login "$ivan"); adm=$(login "root-$L@example.com")
+  at=$(token_of "$alice"); mt=$(token_of "$mallory"); it=$(token_of "$ivan"); adm=$(token_of "root-$L@example.com")
   as "$at" POST /api/v1/accounts '{"name":"Alpha"}'; local acc; acc=$(jget "d['id']")
   as "$mt" POST /api/v1/accounts '{"name":"Mallory"}'; local macc; macc=$(jget "d['id']")
   as "$at" POST "/api/v1/accounts/$acc/invitations" "{\"email\":\"$ivan\",\"role\":\"investor\"}"
@@ -158,7 +153,7 @@ run_suite() { # run_suite DB LABEL
   as "$at" POST "/api/v1/strategies/$sid2/pause"; expect_eq "$L: pause second" 200 "$CODE"
   stop_server
   start_server "$db" "${SERVER_ENV[@]}"
-  at=$(login "$alice")
+  at=$(token_of "$alice")
   wait_for "$L: running again after restart" "$at" "/api/v1/strategies/$sid" \
     "d['state'] == 'running' and d['status']['in_kernel']" 30
   as "$at" GET "/api/v1/strategies/$sid2"
