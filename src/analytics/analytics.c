@@ -116,7 +116,7 @@ static int apply(struct run *r, size_t i, struct atp_err *err)
     f.mode = TRADE_MODE_PAPER;
     int rc = portfolio_apply_fill_product(r->pf, &f, af->strategy_id, af->product, af->charges);
     if (rc != ATP_OK) {
-        char field[32];
+        char field[48];
         snprintf(field, sizeof field, "fills[%zu]", i);
         return atp_err_set(err, rc, NULL, 0, field, "the fill cannot be applied (%s)", atp_status_name(rc));
     }
@@ -205,7 +205,7 @@ static int run_all(struct run *r, struct atp_err *err)
         return atp_err_set(err, ATP_EINVAL, NULL, 0, "from", "the period starts after it ends");
     for (size_t i = 0; i < in->n_marks; i++)
         if (in->marks[i].price <= 0 || in->marks[i].instrument_id >= in->n_instruments) {
-            char field[32];
+            char field[48];
             snprintf(field, sizeof field, "marks[%zu]", i);
             return atp_err_set(err, ATP_EINVAL, NULL, 0, field, "a mark needs a known instrument and a positive price");
         }

@@ -456,7 +456,7 @@ void h_admin_market_start(struct api_request *req, struct api_response *res)
         size_t i;
         json_array_foreach(json_object_get(req->json, "symbols"), i, v) {
             const char *sym = json_string_value(v);
-            char field[32], upper[INST_SYMBOL_MAX];
+            char field[48], upper[INST_SYMBOL_MAX];
             size_t k = 0;
             for (; sym && sym[k] && k < sizeof upper - 1; k++) /* "tcs" means TCS, as elsewhere */
                 upper[k] = (char)toupper((unsigned char)sym[k]);

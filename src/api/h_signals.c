@@ -148,7 +148,7 @@ static int accounts_of(struct api_request *req, struct api_response *res, int64_
         json_t *v;
         json_array_foreach(list, i, v) {
             if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-                char field[32];
+                char field[48];
                 snprintf(field, sizeof field, "account_ids[%zu]", i);
                 api_error(res, 422, "invalid_field", field, "an account id is a positive integer");
                 return -1;
@@ -156,7 +156,7 @@ static int accounts_of(struct api_request *req, struct api_response *res, int64_
             int64_t id = json_integer_value(v);
             for (int k = 0; k < n; k++)
                 if (ids[k] == id || ids[k] == -id) {
-                    char field[32];
+                    char field[48];
                     snprintf(field, sizeof field, "account_ids[%zu]", i);
                     api_error(res, 422, "invalid_field", field, "account %lld is listed twice", (long long)id);
                     return -1;
